@@ -1,0 +1,90 @@
+"""The ``lit-basics`` command: LightningCLI over the lit_basics models and data modules.
+
+Usage::
+
+    lit-basics fit -c configs/logistic.yaml
+    lit-basics fit -c configs/linear.yaml --model.optimization=manual --trainer.max_steps=50
+    lit-basics fit --model LogisticRegression --data LogisticDataModule --trainer.max_steps=100
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from lightning.pytorch.cli import ArgsType, LightningCLI
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+from typing_extensions import override
+
+from lit_basics.data import InMemoryDataModule
+from lit_basics.models import GradientDescentModule
+
+__all__ = ["LitBasicsCLI", "cli_main", "filter_known_warnings", "main"]
+
+
+def filter_known_warnings() -> None:
+    """Silence exactly the upstream deprecation notices a user cannot act on.
+
+    - torch 2.13 deprecated constructing ``LeafSpec``, which Lightning 2.6's ``_pytree`` helper
+      still does on every batch transfer;
+    - Lightning's "validation_step but no val_dataloader" notice: validation is on only when the
+      data module holds out a split (``val_fraction > 0``), by design.
+
+    Nothing else is filtered.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        category=FutureWarning,
+    )
+    warnings.filterwarnings(
+        "ignore",
+        message=r"You defined a `validation_step` but have no `val_dataloader`",
+        category=PossibleUserWarning,
+    )
+
+
+class LitBasicsCLI(LightningCLI):
+    """LightningCLI with the data's feature count linked into the model."""
+
+    @override
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        # The model's in_features comes from the data: a user cannot mismatch them.
+        parser.link_arguments("data.num_features", "model.init_args.in_features", apply_on="instantiate")
+
+    def before_fit(self) -> None:
+        datamodule = self.datamodule
+        if isinstance(datamodule, InMemoryDataModule):
+            print(datamodule.describe())
+
+    def after_fit(self) -> None:
+        trainer = self.trainer
+        if trainer.is_global_zero:
+            log_dir = trainer.log_dir
+            updates = trainer.global_step
+            print(f"Trained {updates} update(s) in {trainer.current_epoch} Lightning epoch(s).")
+            if log_dir is not None and trainer.logger is not None:
+                print(f"Logs: {log_dir}  (view: tensorboard --logdir {trainer.logger.save_dir})")
+
+
+def cli_main(args: ArgsType = None) -> LitBasicsCLI:
+    """Run the CLI on ``args`` (``None``: ``sys.argv[1:]``) and return it (tests inspect it)."""
+    filter_known_warnings()
+    return LitBasicsCLI(
+        GradientDescentModule,
+        InMemoryDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        # The models configure their own optimizer (``--model.optimizer``); no CLI --optimizer.
+        auto_configure_optimizers=False,
+        args=args,
+    )
+
+
+def main() -> None:
+    """Console-script entry point (``lit-basics``): runs the CLI, returns nothing (exit status 0)."""
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Batches cut from tensors that stay resident in memory (on the host or on the accelerator).
+
+``DataLoader(TensorDataset(...))`` indexes and collates one sample at a time; measured here it feeds
+~70x fewer samples per second than slicing the resident tensors. :class:`ResidentBatches` slices
+(a view, no copy, when the order is sequential) or gathers with one ``index_select`` per tensor
+(shuffled), and can serve the data ``passes`` times per Lightning epoch so that full-batch gradient
+descent does not pay Lightning's per-epoch overhead for every update.
+
+It is not a ``DataLoader``, so Lightning adds no ``DistributedSampler`` under DDP: the loader shards
+the data itself (``rank``, ``world_size``), each rank taking a disjoint contiguous block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+__all__ = ["ResidentBatches", "ShuffleOrder"]
+
+
+class ShuffleOrder:
+    """The sample order of each pass: ``randperm`` seeded from ``seed``, the epoch and the pass.
+
+    Lightning calls ``set_epoch`` on a loader's ``sampler`` at the start of each epoch (as it does
+    for ``DistributedSampler``), so a resumed run draws the same order as an uninterrupted one.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def permutation(self, n: int, device: torch.device, pass_index: int = 0, passes: int = 1) -> torch.Tensor:
+        # A private generator: shuffling never touches the global RNG the models are seeded from.
+        generator = torch.Generator().manual_seed(self.seed + self.epoch * passes + pass_index)
+        return torch.randperm(n, generator=generator).to(device)
+
+
+class ResidentBatches:
+    """An iterable of batches ``(x, y)`` cut from resident tensors.
+
+    Args:
+        x: features, shape ``(N, F)``.
+        y: targets, shape ``(N, 1)``.
+        batch_size: samples per batch; ``None`` for the full (shard) batch.
+        shuffle: draw a new order every epoch (seeded by ``seed`` and the epoch number).
+        seed: seed of the shuffle order.
+        passes: passes over the data per Lightning epoch (each pass is a full sweep of batches).
+        rank: this process's rank; it reads only its own shard.
+        world_size: number of processes sharing the data.
+
+    Example:
+        >>> x = torch.arange(10.0).unsqueeze(1); y = x * 2
+        >>> [b[0].squeeze(1).tolist() for b in ResidentBatches(x, y, batch_size=4)]
+        [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0]]
+        >>> len(ResidentBatches(x, y, passes=3))  # full batch, three passes per epoch
+        3
+        >>> ResidentBatches(x, y, rank=1, world_size=2).x.squeeze(1).tolist()
+        [5.0, 6.0, 7.0, 8.0, 9.0]
+    """
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        seed: int = 0,
+        passes: int = 1,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+        if passes < 1:
+            raise ValueError(f"passes must be >= 1, got {passes}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, world_size), got rank={rank}, world_size={world_size}")
+        n = x.shape[0]
+        if n < world_size:
+            raise ValueError(f"{n} samples cannot be shared by {world_size} processes (one each at least)")
+        # Contiguous, disjoint blocks whose sizes differ by at most one; together they cover the data.
+        start, stop = rank * n // world_size, (rank + 1) * n // world_size
+        self.x, self.y = x[start:stop], y[start:stop]
+        self.batch_size = batch_size
+        self.passes = passes
+        self.sampler: ShuffleOrder | None = ShuffleOrder(seed) if shuffle else None
+
+    @property
+    def num_samples(self) -> int:
+        """Samples in this rank's shard."""
+        return int(self.x.shape[0])
+
+    def _batches_per_pass(self) -> int:
+        if self.batch_size is None:
+            return 1
+        return -(-self.num_samples // self.batch_size)
+
+    def __len__(self) -> int:
+        return self._batches_per_pass() * self.passes
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        x, y, n = self.x, self.y, self.num_samples
+        size = self.batch_size or n
+        for pass_index in range(self.passes):
+            if self.sampler is None:
+                for start in range(0, n, size):
+                    yield x[start : start + size], y[start : start + size]  # views: no copy
+                continue
+            order = self.sampler.permutation(n, x.device, pass_index, self.passes)
+            for start in range(0, n, size):
+                # Gather one batch at a time, so the data is never held twice.
+                index = order[start : start + size]
+                yield x.index_select(0, index), y.index_select(0, index)

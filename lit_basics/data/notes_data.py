@@ -1,0 +1,192 @@
+"""The notes' three data sets, each exactly as the notes build it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lit_basics.data.base import InMemoryDataModule
+from lit_basics.data.parse import DataFileError, parse_csv
+
+__all__ = [
+    "LINEAR_X",
+    "LINEAR_Y",
+    "POLYNOMIAL_B",
+    "POLYNOMIAL_W",
+    "LinearDataModule",
+    "LogisticDataModule",
+    "PolynomialDataModule",
+    "default_logistic_path",
+    "load_logistic",
+    "polynomial_samples",
+]
+
+# The notes' 15 points (线性模型和梯度下降), float32 as the notes declare them.
+LINEAR_X = [3.3, 4.4, 5.5, 6.71, 6.93, 4.168, 9.779, 6.182, 7.59, 2.167, 7.042, 10.791, 5.313, 7.997, 3.1]
+LINEAR_Y = [1.7, 2.76, 2.09, 3.19, 1.694, 1.573, 3.366, 2.596, 2.53, 1.221, 2.827, 3.465, 1.65, 2.904, 1.3]
+
+# The notes' cubic: y = 0.9 + 0.5 x + 3 x^2 + 2.4 x^3.
+POLYNOMIAL_W = (0.5, 3.0, 2.4)
+POLYNOMIAL_B = 0.9
+
+
+class LinearDataModule(InMemoryDataModule):
+    """The notes' 15 ``(x, y)`` points for linear regression: ``x`` of shape (15, 1), ``y`` (15, 1).
+
+    Example:
+        >>> dm = LinearDataModule()
+        >>> dm.x.shape, dm.y.shape, dm.x[0, 0].item()
+        (torch.Size([15, 1]), torch.Size([15, 1]), 3.299999952316284)
+    """
+
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        val_fraction: float = 0.0,
+        seed: int = 2017,
+        passes_per_epoch: int = 1,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            shuffle=shuffle,
+            val_fraction=val_fraction,
+            seed=seed,
+            passes_per_epoch=passes_per_epoch,
+        )
+        x = torch.from_numpy(np.array(LINEAR_X, dtype=np.float32).reshape(-1, 1))
+        y = torch.from_numpy(np.array(LINEAR_Y, dtype=np.float32).reshape(-1, 1))
+        self._set_data(x, y)
+
+
+def polynomial_samples(noise_std: float = 0.0, seed: int = 2017) -> tuple[np.ndarray, np.ndarray]:
+    """The notes' cubic sampled on ``np.arange(-3, 3.1, 0.1)`` (61 points), in float64.
+
+    Noise, when asked for, is drawn from a private generator seeded by ``seed`` (never the global RNG).
+    """
+    x = np.arange(-3, 3.1, 0.1)
+    # Same expression, same order of operations as the notes.
+    y = POLYNOMIAL_B + POLYNOMIAL_W[0] * x + POLYNOMIAL_W[1] * x**2 + POLYNOMIAL_W[2] * x**3
+    if noise_std > 0:
+        y = y + np.random.default_rng(seed).normal(0.0, noise_std, size=y.shape)
+    return x, y
+
+
+class PolynomialDataModule(InMemoryDataModule):
+    """The notes' cubic ``y = 0.9 + 0.5x + 3x^2 + 2.4x^3`` at ``x = -3.0, -2.9, ..., 3.0``.
+
+    ``x`` is raw (shape (61, 1)): the model builds the powers. Computed in float64, then cast to
+    float32, as the notes do.
+
+    Args:
+        noise_std: standard deviation of Gaussian noise added to ``y`` (0: the notes' exact curve).
+        seed: seed of the noise, the split and the shuffle.
+
+    Example:
+        >>> dm = PolynomialDataModule()
+        >>> dm.x.shape, round(dm.y[0, 0].item(), 4)
+        (torch.Size([61, 1]), -38.4)
+    """
+
+    def __init__(
+        self,
+        noise_std: float = 0.0,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        val_fraction: float = 0.0,
+        seed: int = 2017,
+        passes_per_epoch: int = 1,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            shuffle=shuffle,
+            val_fraction=val_fraction,
+            seed=seed,
+            passes_per_epoch=passes_per_epoch,
+        )
+        if not (isinstance(noise_std, (int, float)) and np.isfinite(noise_std) and noise_std >= 0):
+            raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+        self.noise_std = float(noise_std)
+        x, y = polynomial_samples(self.noise_std, seed)
+        self._set_data(torch.from_numpy(x).float().unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1))
+
+
+def default_logistic_path() -> Path:
+    """``data.txt``: inside the installed package, or ``data/`` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here.parent / "_data" / "data.txt"  # the wheel puts it here (pyproject force-include)
+    return installed if installed.is_file() else here.parents[1] / "data" / "data.txt"
+
+
+def load_logistic(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``score1,score2,label`` rows; divide each feature by its column maximum, as the notes do.
+
+    Returns:
+        ``(x, y)``: float64 arrays of shapes ``(N, F)`` and ``(N, 1)``; features scaled, labels 0/1.
+
+    Raises:
+        DataFileError: any malformed line (see :func:`parse_csv`), fewer than 2 columns, a label
+            other than 0 or 1, or a feature column whose maximum is not positive (cannot scale).
+    """
+    path = Path(path) if path is not None else default_logistic_path()
+    table = parse_csv(path)
+    if table.shape[1] < 2:
+        raise DataFileError(f"{path}:1: expected at least one feature and a label per line, found 1 field")
+    labels = table[:, -1]
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if bad.size:
+        line = _line_of_row(path, int(bad[0]))
+        raise DataFileError(f"{path}:{line}: label must be 0 or 1, got {labels[bad[0]]:g}")
+    features = table[:, :-1]
+    maxima = features.max(axis=0)
+    for column, maximum in enumerate(maxima, start=1):
+        if maximum <= 0:
+            raise DataFileError(f"{path}: column {column} has maximum {maximum:g}; cannot divide by it")
+    return features / maxima, labels.reshape(-1, 1)
+
+
+def _line_of_row(path: Path, row: int) -> int:
+    """The 1-based line number of data row ``row`` (blank lines are skipped by the parser)."""
+    lines = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")
+    nonblank = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    return nonblank[row]
+
+
+class LogisticDataModule(InMemoryDataModule):
+    """The notes' exam-score data (``data.txt``: 100 rows ``score1,score2,label``), scaled per column.
+
+    Args:
+        path: a file of the same format (any number of feature columns, label last); ``None`` is
+            the shipped ``data.txt``.
+
+    Example:
+        >>> dm = LogisticDataModule()
+        >>> dm.x.shape, dm.y.shape, float(dm.x.max())
+        (torch.Size([100, 2]), torch.Size([100, 1]), 1.0)
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        val_fraction: float = 0.0,
+        seed: int = 2017,
+        passes_per_epoch: int = 1,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            shuffle=shuffle,
+            val_fraction=val_fraction,
+            seed=seed,
+            passes_per_epoch=passes_per_epoch,
+        )
+        self.path = str(path if path is not None else default_logistic_path())
+        x, y = load_logistic(self.path)
+        # float64 arithmetic, then float32: the notes' np.array(data, dtype='float32').
+        self._set_data(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))

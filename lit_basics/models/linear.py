@@ -1,0 +1,61 @@
+"""Linear regression, the notes' first model (线性模型和梯度下降)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lit_basics.models.base import GradientDescentModule, Optimization, check_positive_int
+
+__all__ = ["LinearRegression", "mean_squared_error"]
+
+
+def mean_squared_error(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``mean((ŷ - y)^2)``, written as the notes write it (and against its argument ``y``: the
+    notes' ``get_loss(y_, y)`` reads the global ``y_train`` instead, a bug not copied here)."""
+    return torch.mean((y_hat - y) ** 2)
+
+
+class LinearRegression(GradientDescentModule):
+    """``ŷ = x @ w + b`` with mean squared error loss.
+
+    Shapes: ``x`` ``(N, in_features)``, ``w`` ``(in_features, 1)``, ``b`` ``(1,)``, ``ŷ`` ``(N, 1)``.
+
+    Args:
+        in_features: number of input features (the CLI sets it from the data).
+        lr: learning rate (the notes: 1e-2).
+        optimization: ``"automatic"`` or ``"manual"`` (the notes' hand-written update).
+        optimizer: a ``torch.optim`` optimizer name for the automatic twin.
+        optimizer_kwargs: its further arguments.
+
+    Example:
+        >>> _ = torch.manual_seed(2017)
+        >>> model = LinearRegression()
+        >>> model.w.shape, model.b.tolist()
+        (torch.Size([1, 1]), [0.0])
+        >>> model(torch.ones(4, 1)).shape
+        torch.Size([4, 1])
+    """
+
+    def __init__(
+        self,
+        in_features: int = 1,
+        lr: float = 1e-2,
+        optimization: Optimization = "automatic",
+        optimizer: str = "SGD",
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        check_positive_int("in_features", in_features)
+        super().__init__(
+            num_weights=in_features,
+            lr=lr,
+            optimization=optimization,
+            optimizer=optimizer,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+        self.save_hyperparameters()
+        self.in_features = in_features
+
+    def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return mean_squared_error(output, y)

@@ -1,0 +1,106 @@
+"""Logistic regression on the exam-score data (Logistic 回归)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torchmetrics.classification import BinaryAccuracy
+from typing_extensions import override
+
+from lit_basics.models.base import GradientDescentModule, Optimization, check_choice, check_positive_int
+
+__all__ = ["LogisticRegression", "notes_binary_loss", "predicted_labels"]
+
+
+def notes_binary_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The notes' ``binary_loss``: sigmoid, then ``-mean(y log p + (1 - y) log(1 - p))`` with both
+    probabilities clamped below at 1e-12 so a saturated sigmoid gives a large loss, not ``inf``."""
+    p = torch.sigmoid(logits)
+    return -(y * p.clamp(1e-12).log() + (1 - y) * (1 - p).clamp(1e-12).log()).mean()
+
+
+def predicted_labels(logits: torch.Tensor) -> torch.Tensor:
+    """Class 1 where ``logit >= 0`` (that is ``p >= 0.5``). The notes' BCE section thresholds the
+    logits at 0.5 (``y_pred.ge(0.5)`` on ``torch.mm(x, w) + b``), which is ``p >= 0.62``: a bug."""
+    return (logits >= 0).to(torch.int64)
+
+
+class LogisticRegression(GradientDescentModule):
+    """``logit = x @ w + b``, ``p = sigmoid(logit)``, binary cross-entropy loss.
+
+    ``forward`` returns the logits ``(N, 1)``; ``w`` is ``(in_features, 1)``, ``b`` ``(1,)``.
+
+    Args:
+        in_features: number of input features (the notes: 2; the CLI sets it from the data).
+        lr: learning rate (the notes: 1.0).
+        loss: ``"bce_with_logits"`` (fused and numerically stable, the notes' second version) or
+            ``"notes"`` (the notes' own sigmoid-then-clamped-log loss). Mathematically equal while
+            the clamp is inactive.
+        optimization: ``"automatic"`` or ``"manual"``.
+        optimizer: a ``torch.optim`` optimizer name for the automatic twin.
+        optimizer_kwargs: its further arguments.
+
+    Example:
+        >>> model = LogisticRegression()
+        >>> with torch.no_grad():
+        ...     _ = model.w.zero_()
+        >>> model.predict(torch.zeros(1, 2))
+        {'probability': tensor([[0.5000]]), 'label': tensor([[1]])}
+    """
+
+    train_metric_names = ("loss", "acc")
+
+    def __init__(
+        self,
+        in_features: int = 2,
+        lr: float = 1.0,
+        loss: Literal["bce_with_logits", "notes"] = "bce_with_logits",
+        optimization: Optimization = "automatic",
+        optimizer: str = "SGD",
+        optimizer_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        check_positive_int("in_features", in_features)
+        check_choice("loss", loss, ("bce_with_logits", "notes"))
+        super().__init__(
+            num_weights=in_features,
+            lr=lr,
+            optimization=optimization,
+            optimizer=optimizer,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+        self.save_hyperparameters()
+        self.in_features = in_features
+        self.loss_name = loss
+        self.val_acc = BinaryAccuracy()
+        self.test_acc = BinaryAccuracy()
+
+    @override
+    def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "notes":
+            return notes_binary_loss(output, y)
+        return F.binary_cross_entropy_with_logits(output, y)
+
+    @override
+    def _train_metrics(self, output: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        # Accuracy of this update's predictions (before the step), as the notes compute it.
+        accuracy = (predicted_labels(output.detach()) == y).float().mean()
+        return [loss, accuracy]
+
+    @override
+    def _eval_update(self, stage: str, output: torch.Tensor, y: torch.Tensor) -> None:
+        # Integer labels: torchmetrics would otherwise apply its own threshold to float inputs.
+        getattr(self, f"{stage}_acc").update(predicted_labels(output), y.to(torch.int64))
+
+    @override
+    def _eval_log(self, stage: str) -> None:
+        metric = getattr(self, f"{stage}_acc")
+        self.log(f"{stage}/acc", metric.compute(), prog_bar=True)
+        metric.reset()
+
+    @override
+    def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"probability": sigmoid(logit), "label": 1 where logit >= 0}``, each ``(N, 1)``."""
+        logits = self(x)
+        return {"probability": torch.sigmoid(logits), "label": predicted_labels(logits)}
