@@ -28,7 +28,12 @@ def filter_known_warnings() -> None:
     - torch 2.13 deprecated constructing ``LeafSpec``, which Lightning 2.6's ``_pytree`` helper
       still does on every batch transfer;
     - Lightning's "validation_step but no val_dataloader" notice: validation is on only when the
-      data module holds out a split (``val_fraction > 0``), by design.
+      data module holds out a split (``val_fraction > 0``), by design;
+    - Lightning's "fewer training batches than log_every_n_steps" notice: it assumes logging per
+      step through ``self.log``; lit_basics logs every update itself (see ``UpdateTrace``);
+    - ModelCheckpoint's "manual optimization ... state AFTER optimization" notice: the manual
+      twin's checkpoint at step k holds the weights after k updates, exactly like the automatic
+      twin's, which is what resuming needs.
 
     Nothing else is filtered.
     """
@@ -41,6 +46,16 @@ def filter_known_warnings() -> None:
         "ignore",
         message=r"You defined a `validation_step` but have no `val_dataloader`",
         category=PossibleUserWarning,
+    )
+    warnings.filterwarnings(
+        "ignore",
+        message=r"The number of training batches \(\d+\) is smaller than the logging interval",
+        category=PossibleUserWarning,
+    )
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Using ModelCheckpoint with manual optimization and every_n_train_steps",
+        category=UserWarning,
     )
 
 

@@ -88,11 +88,14 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._val_index: torch.Tensor | None = None
 
     def _set_data(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Install the data set: ``x`` of shape ``(N, F)``, ``y`` of shape ``(N, 1)``, both float32."""
+        """Install the data set: ``x`` of shape ``(N, F)``, ``y`` of shape ``(N, 1)`` (float32, or
+        float64 where the model wants more precision before its own cast)."""
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
         if y.shape[1] != 1:
             raise ValueError(f"y must have one column, got shape {tuple(y.shape)}")
+        if not (x.is_floating_point() and y.is_floating_point()):
+            raise ValueError(f"x and y must be floating point, got {x.dtype} and {y.dtype}")
         self.x, self.y = x, y
         n = x.shape[0]
         if self.val_fraction > 0:

@@ -78,8 +78,8 @@ def polynomial_samples(noise_std: float = 0.0, seed: int = 2017) -> tuple[np.nda
 class PolynomialDataModule(InMemoryDataModule):
     """The notes' cubic ``y = 0.9 + 0.5x + 3x^2 + 2.4x^3`` at ``x = -3.0, -2.9, ..., 3.0``.
 
-    ``x`` is raw (shape (61, 1)): the model builds the powers. Computed in float64, then cast to
-    float32, as the notes do.
+    ``x`` is raw (shape (61, 1), float64): the model builds the powers in float64 and casts them to
+    float32; ``y`` is computed in float64, then cast to float32; both as the notes do.
 
     Args:
         noise_std: standard deviation of Gaussian noise added to ``y`` (0: the notes' exact curve).
@@ -87,8 +87,8 @@ class PolynomialDataModule(InMemoryDataModule):
 
     Example:
         >>> dm = PolynomialDataModule()
-        >>> dm.x.shape, round(dm.y[0, 0].item(), 4)
-        (torch.Size([61, 1]), -38.4)
+        >>> dm.x.shape, dm.x.dtype, round(dm.y[0, 0].item(), 4)
+        (torch.Size([61, 1]), torch.float64, -38.4)
     """
 
     def __init__(
@@ -112,7 +112,9 @@ class PolynomialDataModule(InMemoryDataModule):
             raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
         self.noise_std = float(noise_std)
         x, y = polynomial_samples(self.noise_std, seed)
-        self._set_data(torch.from_numpy(x).float().unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1))
+        # x stays float64: PolynomialRegression raises it to powers in float64 and rounds once, as
+        # the notes do. y is float32, as the notes' y_train.
+        self._set_data(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1))
 
 
 def default_logistic_path() -> Path:

@@ -166,9 +166,10 @@ class GradientDescentModule(pl.LightningModule):
                 params.append(p)
                 grads.append(p.grad)
         with torch.no_grad():
-            # p -= lr * p.grad for every parameter, in one fused call (the same arithmetic as
-            # torch.optim.SGD's, so the twins agree bit for bit).
-            torch._foreach_add_(params, grads, alpha=-self.lr)
+            # p -= lr * p.grad for every parameter, batched into two calls. The notes'
+            # w.data - 1e-2 * w.grad.data rounds twice (the product, then the difference); so does
+            # this, so the manual twin reproduces the notes' hand-written loops bit for bit.
+            torch._foreach_sub_(params, torch._foreach_mul(grads, self.lr))
         optimizer.step()  # StepCounter: changes nothing, makes Lightning count this update
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from typing_extensions import override
 
 from lit_basics.models.base import GradientDescentModule, Optimization, check_positive_int
 
@@ -57,5 +58,16 @@ class LinearRegression(GradientDescentModule):
         self.save_hyperparameters()
         self.in_features = in_features
 
+    @override
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x @ w + b``: ``(N, in_features) -> (N, 1)``."""
+        if self.in_features == 1:
+            # The notes' own expression, x * w + b with w of shape (1,): a matrix product sums its
+            # gradient over the N rows in another order, and the notes' numbers would move in the
+            # last bits. Same value, same shapes.
+            return x * self.w.view(1) + self.b
+        return x @ self.w + self.b
+
+    @override
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return mean_squared_error(output, y)

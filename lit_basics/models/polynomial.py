@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from typing_extensions import override
 
 from lit_basics.models.base import GradientDescentModule, Optimization, check_positive_int
 from lit_basics.models.linear import mean_squared_error
@@ -58,13 +59,20 @@ class PolynomialRegression(GradientDescentModule):
         )
         self.save_hyperparameters()
         self.degree = degree
+        # Exponents 1..degree; a buffer so it follows the model to its device; not saved.
+        self.register_buffer("powers", torch.arange(1, degree + 1, dtype=torch.float64), persistent=False)
 
+    @override
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 1) -> (N, degree)``: ``[x, x^2, ..., x^degree]`` by repeated multiplication.
+        """``(N, 1) -> (N, degree)``: ``[x, x^2, ..., x^degree]`` in the parameters' dtype.
 
-        A product, not ``pow`` with a float exponent, so negative ``x`` stays exact and finite.
+        The powers are taken in float64 and then rounded once to float32, as the notes do
+        (``np.stack([x_sample ** i ...])`` then ``.float()``): with the float64 ``x`` of
+        :class:`~lit_basics.data.PolynomialDataModule` the features are the notes' bit for bit, and
+        for float32 inputs they are correctly rounded rather than carrying the error of repeated
+        float32 products. ``pow`` with an integral exponent is exact in sign for negative ``x``.
         """
-        return x.expand(-1, self.degree).cumprod(dim=1)
+        return x.to(torch.float64).pow(self.powers).to(self.w.dtype)
 
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return mean_squared_error(output, y)
