@@ -9,9 +9,12 @@ Usage::
 
 from __future__ import annotations
 
+import re
+import sys
 import warnings
 from typing import Any
 
+import yaml
 from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from typing_extensions import override
@@ -59,6 +62,41 @@ def filter_known_warnings() -> None:
     )
 
 
+_LINKED_OPTION = re.compile(r"^--model\.(init_args\.)?in_features(=|$)")
+
+
+def _config_sets_in_features(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError):
+        return False  # LightningCLI reports unreadable configs itself
+    model = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(model, dict):
+        return False
+    init_args = model.get("init_args")
+    return "in_features" in model or (isinstance(init_args, dict) and "in_features" in init_args)
+
+
+def linked_key_error(argv: list[str]) -> str | None:
+    """The error for an attempt to set ``model.in_features`` by hand, or ``None``.
+
+    jsonargparse drops a value given for a linked target without a word; the data decides it.
+    """
+    message = "model.init_args.in_features is set from the data (data.num_features); remove it from {}"
+    for index, arg in enumerate(argv):
+        if _LINKED_OPTION.match(arg):
+            return message.format("the command line")
+        config = None
+        if arg in ("-c", "--config") and index + 1 < len(argv):
+            config = argv[index + 1]
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+        if config is not None and _config_sets_in_features(config):
+            return message.format(config)
+    return None
+
+
 class LitBasicsCLI(LightningCLI):
     """LightningCLI with the data's feature count linked into the model."""
 
@@ -66,6 +104,25 @@ class LitBasicsCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: Any) -> None:
         # The model's in_features comes from the data: a user cannot mismatch them.
         parser.link_arguments("data.num_features", "model.init_args.in_features", apply_on="instantiate")
+
+    @override
+    def parse_arguments(self, parser: Any, args: ArgsType) -> None:
+        argv = list(args) if isinstance(args, (list, tuple)) else sys.argv[1:] if args is None else []
+        error = linked_key_error([str(a) for a in argv])
+        if error is not None:
+            parser.error(error)
+        super().parse_arguments(parser, args)
+
+    @override
+    def before_instantiate_classes(self) -> None:
+        # The configs tune the progress bar's refresh rate with a TQDMProgressBar callback, and
+        # Lightning refuses that callback together with enable_progress_bar=false: honour the flag.
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        trainer = config.get("trainer") if config is not None else None
+        if trainer is None or trainer.get("enable_progress_bar", True) is not False:
+            return
+        callbacks = trainer.get("callbacks") or []
+        trainer["callbacks"] = [c for c in callbacks if not str(c.get("class_path", "")).endswith("ProgressBar")]
 
     def before_fit(self) -> None:
         datamodule = self.datamodule

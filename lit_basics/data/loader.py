@@ -90,7 +90,9 @@ class ResidentBatches:
         self.x, self.y = x[start:stop], y[start:stop]
         self.batch_size = batch_size
         self.passes = passes
+        # DataLoader's two attributes, which Lightning inspects: it calls sampler.set_epoch each epoch.
         self.sampler: ShuffleOrder | None = ShuffleOrder(seed) if shuffle else None
+        self.batch_sampler = None
 
     @property
     def num_samples(self) -> int:

@@ -8,6 +8,7 @@ automatic and the manual twin are the same class with ``optimization="automatic"
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -92,6 +93,13 @@ class GradientDescentModule(pl.LightningModule):
         optimizer_kwargs: dict[str, Any] | None,
     ) -> None:
         super().__init__()
+        # The family's own constructor arguments (its frame, one up), which are plain values.
+        # LightningCLI adds `_instantiator`, an import path that load_from_checkpoint would import
+        # and call: dropped, so a checkpoint names no function to run. (`_class_path`, the
+        # model's class name, stays: `lit-basics ... --ckpt_path` reads it back.)
+        caller = inspect.currentframe()
+        self.save_hyperparameters(frame=caller.f_back if caller is not None else None)
+        self.hparams.pop("_instantiator", None)
         # Validate before drawing w: a rejected configuration must not consume random numbers.
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
@@ -142,8 +150,9 @@ class GradientDescentModule(pl.LightningModule):
         # mm, then add b: the notes' own order of operations (torch.mm(x, w) + b).
         return self.features(x) @ self.w + self.b
 
+    @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Predictions for ``x``; regressions return ``{"y_hat": (N, 1)}``."""
+        """Predictions for ``x`` (no gradients); regressions return ``{"y_hat": (N, 1)}``."""
         return {"y_hat": self(x)}
 
     # --- training -------------------------------------------------------------------------

@@ -55,7 +55,6 @@ class LinearRegression(GradientDescentModule):
             optimizer=optimizer,
             optimizer_kwargs=optimizer_kwargs,
         )
-        self.save_hyperparameters()
         self.in_features = in_features
 
     @override

@@ -70,7 +70,6 @@ class LogisticRegression(GradientDescentModule):
             optimizer=optimizer,
             optimizer_kwargs=optimizer_kwargs,
         )
-        self.save_hyperparameters()
         self.in_features = in_features
         self.loss_name = loss
         self.val_acc = BinaryAccuracy()
@@ -101,6 +100,7 @@ class LogisticRegression(GradientDescentModule):
         metric.reset()
 
     @override
+    @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"probability": sigmoid(logit), "label": 1 where logit >= 0}``, each ``(N, 1)``."""
         logits = self(x)

@@ -57,9 +57,9 @@ class PolynomialRegression(GradientDescentModule):
             optimizer=optimizer,
             optimizer_kwargs=optimizer_kwargs,
         )
-        self.save_hyperparameters()
         self.degree = degree
         # Exponents 1..degree; a buffer so it follows the model to its device; not saved.
+        self.powers: torch.Tensor
         self.register_buffer("powers", torch.arange(1, degree + 1, dtype=torch.float64), persistent=False)
 
     @override
