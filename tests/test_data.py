@@ -249,3 +249,24 @@ def test_valid_file_with_crlf_and_trailing_blank_lines(tmp_path):
 def test_cwd_independent_default_path():
     assert default_logistic_path().is_file()
     assert os.path.isabs(default_logistic_path())
+
+
+@pytest.mark.slow
+def test_installed_wheel_carries_data_txt(tmp_path):
+    """Built as a wheel and installed elsewhere, the default data still loads (from the package)."""
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheel_dir, REPO], check=True)
+    [wheel] = wheel_dir.glob("lit_basics-*.whl")
+    subprocess.run([*pip, "install", "--no-deps", "--target", target, wheel], check=True)
+    code = (
+        "from lit_basics.data import LogisticDataModule, default_logistic_path;"
+        "print(default_logistic_path()); print(LogisticDataModule().num_samples)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    )
+    path, rows = out.stdout.split()
+    assert Path(path) == target / "lit_basics" / "_data" / "data.txt"
+    assert rows == "100"
