@@ -139,8 +139,20 @@ class LitBasicsCLI(LightningCLI):
                 print(f"Logs: {log_dir}  (view: tensorboard --logdir {trainer.logger.save_dir})")
 
 
-def cli_main(args: ArgsType = None) -> LitBasicsCLI:
-    """Run the CLI on ``args`` (``None``: ``sys.argv[1:]``) and return it (tests inspect it)."""
+EXTRA_COMMANDS = {
+    "tour": "the notes' tensor and autograd walkthrough, each claim checked",
+}
+
+
+def cli_main(args: ArgsType = None) -> LitBasicsCLI | None:
+    """Run the CLI on ``args`` (``None``: ``sys.argv[1:]``) and return it (tests inspect it).
+
+    Besides LightningCLI's ``fit``/``validate``/``test``/``predict``: ``tour``.
+    """
+    argv = sys.argv[1:] if args is None else args
+    if isinstance(argv, (list, tuple)) and argv and argv[0] in EXTRA_COMMANDS:
+        _run_extra_command(str(argv[0]), [str(a) for a in argv[1:]])
+        return None
     filter_known_warnings()
     return LitBasicsCLI(
         GradientDescentModule,
@@ -150,7 +162,22 @@ def cli_main(args: ArgsType = None) -> LitBasicsCLI:
         # The models configure their own optimizer (``--model.optimizer``); no CLI --optimizer.
         auto_configure_optimizers=False,
         args=args,
+        parser_kwargs={
+            "description": "The PyTorch basics notes' regressions on PyTorch Lightning. Also: "
+            + "; ".join(f"lit-basics {name}: {text}" for name, text in EXTRA_COMMANDS.items())
+        },
     )
+
+
+def _run_extra_command(name: str, rest: list[str]) -> None:
+    if name == "tour":
+        from lit_basics.tour import run_tour
+
+        if rest and rest[0] in ("-h", "--help"):
+            print(f"usage: lit-basics tour\n\n{EXTRA_COMMANDS['tour']}")
+            return None
+        run_tour()
+    return None
 
 
 def main() -> None:
