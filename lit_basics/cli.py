@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -115,14 +116,22 @@ class LitBasicsCLI(LightningCLI):
 
     @override
     def before_instantiate_classes(self) -> None:
-        # The configs tune the progress bar's refresh rate with a TQDMProgressBar callback, and
-        # Lightning refuses that callback together with enable_progress_bar=false: honour the flag.
+        # The configs tune the progress bar and checkpointing with callbacks, and Lightning refuses
+        # those callbacks together with enable_progress_bar=false / enable_checkpointing=false:
+        # honour the flags by dropping the callbacks they switch off.
         config = self.config.get(self.subcommand) if self.subcommand else self.config
         trainer = config.get("trainer") if config is not None else None
-        if trainer is None or trainer.get("enable_progress_bar", True) is not False:
+        if trainer is None:
             return
+        switched_off = [
+            suffix
+            for flag, suffix in (("enable_progress_bar", "ProgressBar"), ("enable_checkpointing", "ModelCheckpoint"))
+            if trainer.get(flag, True) is False
+        ]
         callbacks = trainer.get("callbacks") or []
-        trainer["callbacks"] = [c for c in callbacks if not str(c.get("class_path", "")).endswith("ProgressBar")]
+        trainer["callbacks"] = [
+            c for c in callbacks if not any(str(c.get("class_path", "")).endswith(s) for s in switched_off)
+        ]
 
     def before_fit(self) -> None:
         datamodule = self.datamodule
@@ -141,6 +150,7 @@ class LitBasicsCLI(LightningCLI):
 
 EXTRA_COMMANDS = {
     "tour": "the notes' tensor and autograd walkthrough, each claim checked",
+    "tensorboard": "serve TensorBoard on the runs directory (default: runs) and print its URL",
 }
 
 
@@ -177,7 +187,35 @@ def _run_extra_command(name: str, rest: list[str]) -> None:
             print(f"usage: lit-basics tour\n\n{EXTRA_COMMANDS['tour']}")
             return None
         run_tour()
+    elif name == "tensorboard":
+        serve_tensorboard(rest)
     return None
+
+
+def serve_tensorboard(argv: list[str]) -> None:
+    """``lit-basics tensorboard [--logdir runs] [--host 127.0.0.1] [--port 6006]``: serve until Ctrl+C."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="lit-basics tensorboard", description=EXTRA_COMMANDS["tensorboard"])
+    parser.add_argument("--logdir", default="runs", help="the directory the configs log to (default: runs)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=6006, help="port (default: 6006; 0 picks a free one)")
+    options = parser.parse_args(argv)
+    if not Path(options.logdir).is_dir():
+        parser.error(f"--logdir {options.logdir}: no such directory (run `lit-basics fit -c ...` first)")
+
+    from tensorboard import program
+
+    board = program.TensorBoard()
+    board.configure(argv=[None, "--logdir", options.logdir, "--host", options.host, "--port", str(options.port)])
+    url = board.launch()
+    print(f"TensorBoard {url} serving {Path(options.logdir).resolve()} (Ctrl+C stops it)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

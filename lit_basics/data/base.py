@@ -131,6 +131,10 @@ class InMemoryDataModule(pl.LightningDataModule):
                 if index is not None:
                     setattr(self, name, index.to(device))
 
+    def training_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All training rows ``(x, y)`` (every rank's shard together), on the data's device."""
+        return self._rows(self._train_index)
+
     def _rows(self, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if index is None:
             return self.x, self.y

@@ -20,8 +20,9 @@ from torchmetrics import MeanMetric
 from typing_extensions import override
 
 from lit_basics.models.trace import UpdateTrace
+from lit_basics.reference import Optimum, least_squares_optimum
 
-__all__ = ["GradientDescentModule", "StepCounter", "check_choice", "check_positive_int"]
+__all__ = ["GradientDescentModule", "StepCounter", "check_choice", "check_positive_int", "logging_interval"]
 
 Optimization = Literal["automatic", "manual"]
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -39,6 +40,11 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return str(value)
+
+
+def logging_interval(trainer: pl.Trainer) -> int:
+    """The trainer's ``log_every_n_steps`` (set by Lightning at construction; untyped there)."""
+    return max(1, int(getattr(trainer, "log_every_n_steps", 50)))
 
 
 class StepCounter(torch.optim.Optimizer):
@@ -123,6 +129,9 @@ class GradientDescentModule(pl.LightningModule):
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
         self._trace: UpdateTrace | None = None
+        #: The optimal training loss; when set (see ``NotesInspector``), each update's
+        #: ``train/loss_gap = train/loss - optimal_loss`` is logged too.
+        self.optimal_loss: float | None = None
 
     # --- what a family defines -------------------------------------------------------------
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,6 +160,14 @@ class GradientDescentModule(pl.LightningModule):
         return self.features(x) @ self.w + self.b
 
     @torch.no_grad()
+    def optimum(self, x: torch.Tensor, y: torch.Tensor) -> Optimum:
+        """The best ``w``, ``b`` for this family on ``(x, y)`` and the loss there (float64).
+
+        Regressions: least squares on ``features(x)``.
+        """
+        with torch.no_grad():
+            return least_squares_optimum(self.features(x), y)
+
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Predictions for ``x`` (no gradients); regressions return ``{"y_hat": (N, 1)}``."""
         return {"y_hat": self(x)}
@@ -205,7 +222,7 @@ class GradientDescentModule(pl.LightningModule):
     def on_train_start(self) -> None:
         self._trace = UpdateTrace(
             [f"train/{name}" for name in self.train_metric_names],
-            capacity=max(1, int(getattr(self.trainer, "log_every_n_steps", 50))),
+            capacity=logging_interval(self.trainer),
             device=self.device,
         )
 
@@ -233,6 +250,9 @@ class GradientDescentModule(pl.LightningModule):
         rows = self._trace.drain(reduce)
         if not rows:
             return
+        if self.optimal_loss is not None:
+            for _, metrics in rows:
+                metrics["train/loss_gap"] = metrics["train/loss"] - self.optimal_loss
         if self.trainer.is_global_zero:
             for logger in self.loggers:
                 for step, metrics in rows:

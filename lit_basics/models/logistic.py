@@ -10,6 +10,7 @@ from torchmetrics.classification import BinaryAccuracy
 from typing_extensions import override
 
 from lit_basics.models.base import GradientDescentModule, Optimization, check_choice, check_positive_int
+from lit_basics.reference import Optimum, logistic_optimum
 
 __all__ = ["LogisticRegression", "notes_binary_loss", "predicted_labels"]
 
@@ -98,6 +99,12 @@ class LogisticRegression(GradientDescentModule):
         metric = getattr(self, f"{stage}_acc")
         self.log(f"{stage}/acc", metric.compute(), prog_bar=True)
         metric.reset()
+
+    @override
+    def optimum(self, x: torch.Tensor, y: torch.Tensor) -> Optimum:
+        """The maximum-likelihood ``w``, ``b`` (Newton/IRLS, float64) and the mean BCE there."""
+        with torch.no_grad():
+            return logistic_optimum(self.features(x), y)
 
     @override
     @torch.no_grad()

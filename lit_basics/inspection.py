@@ -1,0 +1,165 @@
+"""``NotesInspector``: the notes' pictures live in TensorBoard, parameter trajectories, the
+distance to the optimum and the hyperparameters with the results they gave.
+
+It runs at a cadence, never on every update: the per-update numbers (``train/loss``,
+``train/acc``, ``train/loss_gap``) come from the model's own trace; this callback adds what is
+too costly for every step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+from typing_extensions import override
+
+from lit_basics.data.base import InMemoryDataModule
+from lit_basics.models.base import GradientDescentModule, check_positive_int, logging_interval
+
+__all__ = ["NotesInspector"]
+
+
+class NotesInspector(Callback):
+    """Figures, trajectories, ``train/loss_gap`` and results-bearing hyperparameters.
+
+    - **Figures** (rank 0 only, matplotlib's Agg canvas): the notes' picture for the model
+      (``lit_basics.plots.draw``) at the start of fit, every ``figure_every_n_updates`` updates
+      and at the end; logged to TensorBoard as image ``figure/<model>`` and written as
+      ``<log_dir>/figures/step_NNNNNN.png``.
+    - **Trajectories** every ``log_every_n_steps`` updates: ``params/w0``, ``params/w1``, …,
+      ``params/b`` (the parameters after that many updates) and ``params/grad_norm`` (the norm of
+      the gradient computed at those parameters, logged at the same step as their loss).
+    - **Loss gap**: the optimal training loss (``model.optimum``: least squares or Newton, float64)
+      is computed once at the start; the model then logs ``train/loss_gap = train/loss - optimum``
+      for every update. Full-batch training only (a mini-batch loss is not comparable).
+    - **Hyperparameters** with results at the end: ``hp/final_loss``, ``hp/final_loss_gap`` and
+      (logistic) ``hp/final_acc``, computed on the whole training set after the last update.
+
+    Args:
+        figure_every_n_updates: cadence of figures (>= 1).
+        figures: draw figures at all.
+        trajectories: log the parameter trajectories.
+        loss_gap: compute the optimum and log the loss gap.
+    """
+
+    def __init__(
+        self,
+        figure_every_n_updates: int = 100,
+        figures: bool = True,
+        trajectories: bool = True,
+        loss_gap: bool = True,
+    ) -> None:
+        self.figure_every_n_updates = check_positive_int("figure_every_n_updates", figure_every_n_updates)
+        self.figures = figures
+        self.trajectories = trajectories
+        self.loss_gap = loss_gap
+        self._last_figure_step: int | None = None
+        self._last_trajectory_step: int | None = None
+        self._data: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._full_batch = False
+
+    # --- the data the pictures and the optimum are about ----------------------------------
+    @override
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        datamodule = getattr(trainer, "datamodule", None)
+        if not isinstance(pl_module, GradientDescentModule) or not isinstance(datamodule, InMemoryDataModule):
+            return
+        self._data = datamodule.training_rows()
+        self._full_batch = datamodule.batch_size is None or datamodule.batch_size >= self._data[0].shape[0]
+        self._last_figure_step = None
+        if self.loss_gap and self._full_batch:
+            x, y = self._data
+            try:
+                pl_module.optimal_loss = pl_module.optimum(x, y).loss
+            except ValueError as exc:  # e.g. separable classes: no finite optimum
+                pl_module.optimal_loss = None
+                pl.utilities.rank_zero_warn(f"train/loss_gap not logged: {exc}")
+
+    @override
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._figure(trainer, pl_module)
+
+    @override
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        step = trainer.global_step
+        if self.trajectories and step % logging_interval(trainer) == 0:
+            self._trajectories(trainer, pl_module)
+        if step % self.figure_every_n_updates == 0:
+            self._figure(trainer, pl_module)
+
+    @override
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.trajectories and self._last_trajectory_step != trainer.global_step:
+            self._trajectories(trainer, pl_module)  # the final parameters, off the cadence
+        self._figure(trainer, pl_module)
+        self._hyperparameters_with_results(trainer, pl_module)
+
+    @override
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # The optimum belonged to this fit's data (the model's final flush, in its own
+        # on_train_end, has used it by now): do not let it leak into a later fit.
+        if isinstance(pl_module, GradientDescentModule):
+            pl_module.optimal_loss = None
+
+    # --- the three outputs -----------------------------------------------------------------
+    def _trajectories(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
+        self._last_trajectory_step = step
+        if not trainer.is_global_zero or not isinstance(pl_module, GradientDescentModule):
+            return
+        metrics = {f"params/w{i}": v for i, v in enumerate(pl_module.w.detach().flatten().tolist())}
+        metrics["params/b"] = float(pl_module.b.detach()[0])
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=step)
+        grads = [p.grad for p in (pl_module.w, pl_module.b) if p.grad is not None]
+        if grads:
+            norm = float(torch.linalg.vector_norm(torch.cat([g.flatten() for g in grads])))
+            for logger in trainer.loggers:
+                logger.log_metrics({"params/grad_norm": norm}, step=step - 1)
+
+    def _figure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        step = trainer.global_step
+        if not self.figures or self._data is None or not trainer.is_global_zero or self._last_figure_step == step:
+            return
+        self._last_figure_step = step
+        from lit_basics import plots  # matplotlib only when a figure is drawn
+
+        x, y = self._data
+        figure = plots.draw(pl_module, x, y, title=f"{type(pl_module).__name__}, after {step} update(s)")
+        image = plots.render(figure)
+        log_dir = trainer.log_dir
+        if log_dir is not None and trainer.logger is not None:
+            directory = Path(log_dir) / "figures"
+            directory.mkdir(parents=True, exist_ok=True)
+            figure.savefig(directory / f"step_{step:06d}.png")
+        tag = f"figure/{type(pl_module).__name__}"
+        for logger in trainer.loggers:
+            add_image = getattr(getattr(logger, "experiment", None), "add_image", None)
+            if callable(add_image):
+                add_image(tag, image, step, dataformats="HWC")
+
+    def _hyperparameters_with_results(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._data is None or not isinstance(pl_module, GradientDescentModule):
+            return
+        x, y = self._data
+        with torch.no_grad():
+            output = pl_module(x.to(pl_module.device))
+            target = y.to(pl_module.device)
+            values = pl_module._train_metrics(output, target, pl_module.loss(output, target))
+        results = {f"hp/final_{name}": float(v) for name, v in zip(pl_module.train_metric_names, values, strict=True)}
+        if pl_module.optimal_loss is not None:
+            results["hp/final_loss_gap"] = results["hp/final_loss"] - pl_module.optimal_loss
+        if not trainer.is_global_zero:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                # The hparams dashboard pairs these hyperparameters with these result metrics.
+                logger.log_hyperparams(dict(pl_module.hparams), metrics=results)
+            else:
+                logger.log_metrics(results, step=trainer.global_step)
