@@ -9,16 +9,24 @@ too costly for every step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_warn
+from tensorboard.compat.proto.summary_pb2 import Summary
 from typing_extensions import override
 
 from lit_basics.data.base import InMemoryDataModule
+from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
 from lit_basics.models.base import GradientDescentModule, check_positive_int, logging_interval
+from lit_basics.models.trace import _tensorboard_file_writer
+
+if TYPE_CHECKING:
+    from lit_basics.plots import FigureWorker
 
 __all__ = ["NotesInspector"]
 
@@ -60,6 +68,7 @@ class NotesInspector(Callback):
         self._last_figure_step: int | None = None
         self._last_trajectory_step: int | None = None
         self._data: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._worker: FigureWorker | None = None
         self._full_batch = False
 
     # --- the data the pictures and the optimum are about ----------------------------------
@@ -77,7 +86,7 @@ class NotesInspector(Callback):
                 pl_module.optimal_loss = pl_module.optimum(x, y).loss
             except ValueError as exc:  # e.g. separable classes: no finite optimum
                 pl_module.optimal_loss = None
-                pl.utilities.rank_zero_warn(f"train/loss_gap not logged: {exc}")
+                rank_zero_warn(f"train/loss_gap not logged: {exc}")
 
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -98,6 +107,7 @@ class NotesInspector(Callback):
         if self.trajectories and self._last_trajectory_step != trainer.global_step:
             self._trajectories(trainer, pl_module)  # the final parameters, off the cadence
         self._figure(trainer, pl_module)
+        self._close_worker(trainer, pl_module)
         self._hyperparameters_with_results(trainer, pl_module)
 
     @override
@@ -127,22 +137,53 @@ class NotesInspector(Callback):
         step = trainer.global_step
         if not self.figures or self._data is None or not trainer.is_global_zero or self._last_figure_step == step:
             return
-        self._last_figure_step = step
-        from lit_basics import plots  # matplotlib only when a figure is drawn
-
-        x, y = self._data
-        figure = plots.draw(pl_module, x, y, title=f"{type(pl_module).__name__}, after {step} update(s)")
-        image = plots.render(figure)
         log_dir = trainer.log_dir
-        if log_dir is not None and trainer.logger is not None:
-            directory = Path(log_dir) / "figures"
-            directory.mkdir(parents=True, exist_ok=True)
-            figure.savefig(directory / f"step_{step:06d}.png")
+        if log_dir is None or trainer.logger is None or not isinstance(pl_module, GradientDescentModule):
+            return
+        self._last_figure_step = step
+        directory = Path(log_dir) / "figures"
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._worker is None:
+            from lit_basics.plots import FigureWorker  # numpy only here; matplotlib lives in the worker
+
+            self._worker = FigureWorker()
+        self._worker.submit(
+            {
+                "kind": _figure_kind(pl_module, self._data[0].shape[1]),
+                "data": _figure_data(pl_module, *self._data),
+                "title": f"{type(pl_module).__name__}, after {step} update(s)",
+                "path": str(directory / f"step_{step:06d}.png"),
+                "step": step,
+            }
+        )
+        self._write_images(trainer, pl_module, self._worker.finished())
+
+    def _write_images(self, trainer: pl.Trainer, pl_module: pl.LightningModule, done: list[dict[str, Any]]) -> None:
+        """Figures the worker finished: their PNG bytes go into TensorBoard as they are."""
         tag = f"figure/{type(pl_module).__name__}"
-        for logger in trainer.loggers:
-            add_image = getattr(getattr(logger, "experiment", None), "add_image", None)
-            if callable(add_image):
-                add_image(tag, image, step, dataformats="HWC")
+        for result in done:
+            if "error" in result:
+                rank_zero_warn(f"figure at step {result['step']} not drawn: {result['error']}")
+                continue
+            png = Path(result["path"]).read_bytes()
+            for logger in trainer.loggers:
+                file_writer = _tensorboard_file_writer(logger)
+                if file_writer is None:
+                    continue
+                image = Summary.Image(
+                    height=result["height"], width=result["width"], colorspace=4, encoded_image_string=png
+                )
+                file_writer.add_summary(Summary(value=[Summary.Value(tag=tag, image=image)]), result["step"])
+
+    def _close_worker(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._worker is not None:
+            done = self._worker.close()
+            self._worker = None
+            self._write_images(trainer, pl_module, done)
+
+    @override
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._close_worker(trainer, pl_module)  # also after an exception: never leave the worker behind
 
     def _hyperparameters_with_results(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._data is None or not isinstance(pl_module, GradientDescentModule):
@@ -152,7 +193,13 @@ class NotesInspector(Callback):
             output = pl_module(x.to(pl_module.device))
             target = y.to(pl_module.device)
             values = pl_module._train_metrics(output, target, pl_module.loss(output, target))
-        results = {f"hp/final_{name}": float(v) for name, v in zip(pl_module.train_metric_names, values, strict=True)}
+        n = target.shape[0]
+        results = {
+            f"hp/final_{name}": float(value) / (n if reduction == "sum" else 1)
+            for name, value, reduction in zip(
+                pl_module.train_metric_names, values, pl_module.train_metric_reductions, strict=True
+            )
+        }
         if pl_module.optimal_loss is not None:
             results["hp/final_loss_gap"] = results["hp/final_loss"] - pl_module.optimal_loss
         if not trainer.is_global_zero:
@@ -163,3 +210,34 @@ class NotesInspector(Callback):
                 logger.log_hyperparams(dict(pl_module.hparams), metrics=results)
             else:
                 logger.log_metrics(results, step=trainer.global_step)
+
+
+def _figure_kind(model: GradientDescentModule, num_features: int) -> str:
+    if isinstance(model, LogisticRegression) and num_features == 2:
+        return "logistic"
+    if isinstance(model, PolynomialRegression):
+        return "polynomial"
+    if isinstance(model, LinearRegression) and num_features == 1:
+        return "linear"
+    return "generic"
+
+
+def _figure_data(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray]:
+    """What the worker needs, as numpy on the host: at most ``MAX_POINTS`` evenly strided rows."""
+    from lit_basics.plots import MAX_POINTS
+
+    stride = max(1, -(-x.shape[0] // MAX_POINTS))
+    x, y = x[::stride], y[::stride]
+    with torch.no_grad():
+        output = model(x.to(model.device))
+
+    def host(t: torch.Tensor) -> np.ndarray:
+        return t.detach().to("cpu", torch.float64).numpy()
+
+    return {
+        "x": host(x),
+        "y": host(y).ravel(),
+        "output": host(output).ravel(),
+        "w": host(model.w).ravel(),
+        "b": host(model.b).ravel(),
+    }

@@ -23,10 +23,17 @@ def as_float32_rows(name: str, values: Any) -> torch.Tensor:
     Raises:
         ValueError: naming ``name``, when the values are not numbers, not 1-D/2-D, empty or non-finite.
     """
-    try:
-        tensor = torch.as_tensor(np.asarray(values, dtype=np.float64) if not torch.is_tensor(values) else values)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+    # No float64 detour: a float32 array or tensor is used as it is (held once, not copied).
+    if torch.is_tensor(values):
+        tensor = values.detach()
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind not in "biuf":
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(1)
     if tensor.ndim != 2:

@@ -19,7 +19,7 @@ from torch import nn
 from torchmetrics import MeanMetric
 from typing_extensions import override
 
-from lit_basics.models.trace import UpdateTrace
+from lit_basics.models.trace import Reduction, UpdateTrace, write_rows
 from lit_basics.reference import Optimum, least_squares_optimum
 
 __all__ = ["GradientDescentModule", "StepCounter", "check_choice", "check_positive_int", "logging_interval"]
@@ -88,6 +88,8 @@ class GradientDescentModule(pl.LightningModule):
 
     #: Names of the per-update training metrics, in the order ``_train_metrics`` returns them.
     train_metric_names: tuple[str, ...] = ("loss",)
+    #: How each combines over samples: ``"mean"`` (a batch mean) or ``"sum"`` (a batch count).
+    train_metric_reductions: tuple[Reduction, ...] = ("mean",)
 
     def __init__(
         self,
@@ -143,7 +145,8 @@ class GradientDescentModule(pl.LightningModule):
         raise NotImplementedError
 
     def _train_metrics(self, output: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        """Per-update metrics as 0-d tensors, in the order of ``train_metric_names``."""
+        """Per-update metrics as 0-d tensors, in the order of ``train_metric_names``, each a batch
+        mean or a batch total as ``train_metric_reductions`` says."""
         return [loss]
 
     def _eval_update(self, stage: str, output: torch.Tensor, y: torch.Tensor) -> None:
@@ -222,8 +225,8 @@ class GradientDescentModule(pl.LightningModule):
     def on_train_start(self) -> None:
         self._trace = UpdateTrace(
             [f"train/{name}" for name in self.train_metric_names],
+            self.train_metric_reductions,
             capacity=logging_interval(self.trainer),
-            device=self.device,
         )
 
     @override
@@ -255,8 +258,7 @@ class GradientDescentModule(pl.LightningModule):
                 metrics["train/loss_gap"] = metrics["train/loss"] - self.optimal_loss
         if self.trainer.is_global_zero:
             for logger in self.loggers:
-                for step, metrics in rows:
-                    logger.log_metrics(metrics, step=step)
+                write_rows(logger, rows)
         if show_progress:
             # The latest values, for the progress bar and callbacks (not the logger: written above).
             for name, value in rows[-1][1].items():
