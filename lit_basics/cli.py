@@ -13,14 +13,16 @@ import re
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
-from lightning.pytorch.cli import ArgsType, LightningCLI
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from typing_extensions import override
 
 from lit_basics.data import InMemoryDataModule
+from lit_basics.errors import UserError
 from lit_basics.models import GradientDescentModule
 
 __all__ = ["LitBasicsCLI", "cli_main", "filter_known_warnings", "main"]
@@ -98,8 +100,120 @@ def linked_key_error(argv: list[str]) -> str | None:
     return None
 
 
+_GENERIC_LINES = (
+    "Does not validate against any of the Union subtypes",
+    "Subtypes:",
+    "Errors:",
+    "Given value type:",
+    "Given value:",
+    "Expected a <class 'NoneType'>",
+    "tip:",
+)
+_CHOICES = {
+    "model": "LinearRegression, PolynomialRegression, LogisticRegression",
+    "data": "LinearDataModule, PolynomialDataModule, LogisticDataModule, ArrayDataModule",
+}
+
+
+def one_line(message: str) -> str:
+    r"""jsonargparse's multi-line parse errors, condensed to one line: the full key, then the cause.
+
+    Example:
+        >>> one_line('Parser key "model":\n  - Problem with given class_path \'x.Y\':\n'
+        ...          '      Parser key "lr":\n        Expected a <class float>. Got value: abc')
+        'model.init_args.lr: Expected a <class float>. Got value: abc'
+    """
+    key_parts: list[str] = []
+    details: list[str] = []
+    for raw in message.strip().splitlines():
+        line = raw.strip()
+        line = line[2:].strip() if line.startswith("- ") else line
+        if not line or line.startswith(_GENERIC_LINES):
+            continue
+        if match := re.match(r'^Parser key "([^"]+)":?\s*(.*)$', line):
+            key_parts.append(match.group(1))
+            if match.group(2):
+                details.append(match.group(2))
+        elif re.match(r"^Problem with given class_path '[^']+':?$", line):
+            key_parts.append("init_args")
+        elif match := re.match(r"^Expected a dot import path string: (.+)$", line):
+            known = _CHOICES.get(key_parts[0] if key_parts else "")
+            details = [f"unknown class {match.group(1)!r}" + (f"; choose one of {known}" if known else "")]
+            break
+        else:
+            details.append(line)
+    key = ".".join(key_parts)
+    detail = re.sub(r"\s+", " ", "; ".join(details)) or "invalid arguments"
+    return f"{key}: {detail}" if key else detail
+
+
+class OneLineErrorParser(LightningArgumentParser):
+    """A parser whose errors end the process with one ``error:`` line on stderr (status 2)."""
+
+    @override
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not getattr(self, "exit_on_error", True):
+            super().error(message, ex)  # jsonargparse trying alternatives: it raises, and recovers
+        fail(one_line(message))
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` as the last line on stderr and exit with status 2 (no traceback)."""
+    sys.stdout.flush()
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(2)
+
+
+_SECTIONS = {"lit_basics.models": "model.init_args", "lit_basics.data": "data.init_args"}
+
+
+def _constructor_error(exc: ValueError) -> tuple[str, str] | None:
+    """``(config section, message)`` for a ``ValueError`` raised by a lit_basics constructor.
+
+    Raised directly, the section comes from the constructor's frame; raised while jsonargparse
+    tried the union of a subclass-mode key (``model``, ``data``), jsonargparse reports it inside
+    its own message, next to the ``class_path`` it was building.
+    """
+    key = _config_key_of(exc)
+    if key is not None:
+        return key, str(exc)
+    text = str(exc)
+    match = re.search(r"class_path='(lit_basics\.\w+)\.", text)
+    if "Does not validate against any of the Union subtypes" not in text or match is None:
+        return None
+    section = _SECTIONS.get(match.group(1))
+    causes = [
+        line.strip()[2:]
+        for line in text.splitlines()
+        if line.strip().startswith("- ") and "Expected a <class 'NoneType'>" not in line
+    ]
+    if section is None or not causes:
+        return None
+    return section, "; ".join(causes)
+
+
+def _config_key_of(exc: BaseException) -> str | None:
+    """The config section whose constructor raised ``exc`` (innermost lit_basics ``__init__``)."""
+    from lit_basics.inspection import NotesInspector
+
+    key = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        owner = frame.f_locals.get("self") if frame.f_code.co_name == "__init__" else None
+        if isinstance(owner, GradientDescentModule):
+            key = "model.init_args"
+        elif isinstance(owner, InMemoryDataModule):
+            key = "data.init_args"
+        elif isinstance(owner, NotesInspector):
+            key = "trainer.callbacks.NotesInspector"
+        tb = tb.tb_next
+    return key
+
+
 class LitBasicsCLI(LightningCLI):
-    """LightningCLI with the data's feature count linked into the model."""
+    """LightningCLI with the data's feature count linked into the model and one-line errors."""
 
     @override
     def add_arguments_to_parser(self, parser: Any) -> None:
@@ -113,6 +227,14 @@ class LitBasicsCLI(LightningCLI):
         if error is not None:
             parser.error(error)
         super().parse_arguments(parser, args)
+        # A checkpoint given with --ckpt_path is checked before LightningCLI reads its
+        # hyperparameters (it would import their _class_path) or Lightning loads it.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry"):
+            from lit_basics.checkpoints import check_checkpoint
+
+            check_checkpoint(ckpt_path)
 
     @override
     def before_instantiate_classes(self) -> None:
@@ -164,6 +286,21 @@ def cli_main(args: ArgsType = None) -> LitBasicsCLI | None:
         _run_extra_command(str(argv[0]), [str(a) for a in argv[1:]])
         return None
     filter_known_warnings()
+    try:
+        return _build_cli(args)
+    except UserError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        located = _constructor_error(exc)
+        if located is None:
+            raise
+        key, text = located
+        fail(f"{key}.{text}" if re.match(r"^[A-Za-z_]\w* ", text) else f"{key}: {text}")
+    except MisconfigurationException as exc:
+        fail(f"trainer: {one_line(str(exc))}")
+
+
+def _build_cli(args: ArgsType) -> LitBasicsCLI:
     return LitBasicsCLI(
         GradientDescentModule,
         InMemoryDataModule,
@@ -171,6 +308,7 @@ def cli_main(args: ArgsType = None) -> LitBasicsCLI | None:
         subclass_mode_data=True,
         # The models configure their own optimizer (``--model.optimizer``); no CLI --optimizer.
         auto_configure_optimizers=False,
+        parser_class=OneLineErrorParser,
         args=args,
         parser_kwargs={
             "description": "The PyTorch basics notes' regressions on PyTorch Lightning. Also: "

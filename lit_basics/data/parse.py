@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from lit_basics.errors import UserError
+
 __all__ = ["DataFileError", "parse_csv"]
 
 
-class DataFileError(ValueError):
+class DataFileError(UserError, ValueError):
     """A data file cannot be used; the message names the file (and the line when there is one)."""
 
 

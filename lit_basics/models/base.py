@@ -11,14 +11,16 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, NoReturn
 
 import lightning.pytorch as pl
 import torch
 from torch import nn
 from torchmetrics import MeanMetric
-from typing_extensions import override
+from typing_extensions import Self, override
 
+from lit_basics.errors import DivergenceError
 from lit_basics.models.trace import Reduction, UpdateTrace, write_rows
 from lit_basics.reference import Optimum, least_squares_optimum
 
@@ -131,9 +133,31 @@ class GradientDescentModule(pl.LightningModule):
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
         self._trace: UpdateTrace | None = None
+        self._check_each_update = False
         #: The optimal training loss; when set (see ``NotesInspector``), each update's
         #: ``train/loss_gap = train/loss - optimal_loss`` is logged too.
         self.optimal_loss: float | None = None
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: str | Path,
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        weights_only: bool | None = True,
+        **kwargs: Any,
+    ) -> Self:
+        """``LightningModule.load_from_checkpoint``, after :func:`~lit_basics.checkpoints.check_checkpoint`
+        has refused anything that could run code, and with ``weights_only=True``."""
+        from lit_basics.checkpoints import check_checkpoint
+
+        check_checkpoint(checkpoint_path)
+        if not weights_only:
+            raise ValueError("weights_only must be True: lit_basics checkpoints hold plain values only")
+        return super().load_from_checkpoint(
+            checkpoint_path, map_location, hparams_file, strict, weights_only=True, **kwargs
+        )
 
     # --- what a family defines -------------------------------------------------------------
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -207,6 +231,8 @@ class GradientDescentModule(pl.LightningModule):
         output = self(x)
         loss = self.loss(output, y)
         if stage == "train":
+            if self._check_each_update and not bool(torch.isfinite(loss)):
+                self._diverged(self.global_step, float(loss.detach()))
             if self._trace is not None:
                 self._trace.record(self.global_step, self._train_metrics(output, y, loss), weight=x.shape[0])
         else:
@@ -221,8 +247,20 @@ class GradientDescentModule(pl.LightningModule):
         return StepCounter(self.parameters(), lr=self.lr)
 
     # --- per-update logging ---------------------------------------------------------------
+    def _diverged(self, step: int, loss: float) -> NoReturn:
+        """Stop training: the loss of update ``step + 1`` is not finite."""
+        logs = f"; the logs up to it are in {self.trainer.log_dir}" if self.trainer.logger is not None else ""
+        raise DivergenceError(
+            f"update {step + 1}: the loss is {loss} (not finite): training stopped, these weights were not "
+            f"saved; try a smaller learning rate than model.init_args.lr={self.lr}{logs}"
+        )
+
     @override
     def on_train_start(self) -> None:
+        # A single CPU process checks every update (a free test there: no device to wait for).
+        # Otherwise the check runs on the reduced values at each flush, the same on every rank,
+        # and always before a checkpoint (the model's on_train_epoch_end flushes first).
+        self._check_each_update = self.trainer.world_size == 1 and self.device.type == "cpu"
         self._trace = UpdateTrace(
             [f"train/{name}" for name in self.train_metric_names],
             self.train_metric_reductions,
@@ -234,6 +272,11 @@ class GradientDescentModule(pl.LightningModule):
         # Flush on a step count, never on wall time: under DDP every rank must reduce together.
         if self._trace is not None and self._trace.full:
             self._flush_trace(show_progress=True)
+
+    @override
+    def on_train_epoch_end(self) -> None:
+        # Runs before ModelCheckpoint's epoch-end save: a diverged run stops here, unsaved.
+        self._flush_trace(show_progress=False)
 
     @override
     def on_train_end(self) -> None:
@@ -253,16 +296,23 @@ class GradientDescentModule(pl.LightningModule):
         rows = self._trace.drain(reduce)
         if not rows:
             return
+        bad = next(((step, m["train/loss"]) for step, m in rows if not math.isfinite(m["train/loss"])), None)
+        if bad is not None:
+            self._write_rows([(step, m) for step, m in rows if step < bad[0]])
+            self._diverged(*bad)
+        self._write_rows(rows)
+        if show_progress:
+            # The latest values, for the progress bar and callbacks (not the logger: written above).
+            for name, value in rows[-1][1].items():
+                self.log(name, value, prog_bar=True, logger=False, on_step=True, on_epoch=False)
+
+    def _write_rows(self, rows: list[tuple[int, dict[str, float]]]) -> None:
         if self.optimal_loss is not None:
             for _, metrics in rows:
                 metrics["train/loss_gap"] = metrics["train/loss"] - self.optimal_loss
         if self.trainer.is_global_zero:
             for logger in self.loggers:
                 write_rows(logger, rows)
-        if show_progress:
-            # The latest values, for the progress bar and callbacks (not the logger: written above).
-            for name, value in rows[-1][1].items():
-                self.log(name, value, prog_bar=True, logger=False, on_step=True, on_epoch=False)
 
     # --- evaluation -----------------------------------------------------------------------
     @override

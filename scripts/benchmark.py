@@ -1,0 +1,512 @@
+"""lit_basics benchmark: per-update cost against the raw notes loop, the data path, start-up.
+
+    python scripts/benchmark.py            # the full run (a few minutes)
+    python scripts/benchmark.py --quick    # a smoke run (< 60 s): fewer sizes and repeats
+
+Everything runs in this one process (start-up and peak memory in fresh subprocesses), variants
+interleaved, each measured several times; the tables report medians. Per-update costs are slopes:
+each variant runs for two numbers of updates and the difference in time is divided by the
+difference in updates, so start-up and tear-down cancel out.
+
+- ``raw``: the notes' loop, written as the notes write it (hand update for linear and polynomial
+  regression, ``torch.optim.SGD`` for logistic regression).
+- ``bare``: the same updates in a minimal LightningModule (same forward, loss and update; no
+  logger, progress bar, checkpoints or metrics; one epoch of n batches).
+- ``project``: ``lit-basics fit -c configs/<model>.yaml`` exactly as configured (TensorBoard
+  logging of every update, figures, trajectories, progress bar, checkpoints), through ``cli_main``.
+
+Writes ``<out>/benchmark.json`` and ``<out>/benchmark.md`` (default ``benchmark-results/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # the notes' loops (the oracle) live there
+
+from notes_reference import notes_linear, notes_logistic_data, notes_polynomial  # noqa: E402
+
+from lit_basics.cli import cli_main, filter_known_warnings  # noqa: E402
+from lit_basics.data import ArrayDataModule  # noqa: E402
+from lit_basics.data.loader import ResidentBatches  # noqa: E402
+from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression  # noqa: E402
+from lit_basics.models.linear import mean_squared_error  # noqa: E402
+
+MODELS = ("linear", "polynomial", "logistic")
+
+
+# --- per-update cost -----------------------------------------------------------------------
+
+
+def raw_loop(model: str) -> Callable[[int], float]:
+    """The notes' loop for ``model``; returns a function timing ``n`` updates."""
+
+    def run(n: int) -> float:
+        if model == "logistic":
+            x, y = notes_logistic_data()
+            w = torch.nn.Parameter(torch.randn(2, 1))
+            b = torch.nn.Parameter(torch.zeros(1))
+            optimizer = torch.optim.SGD([w, b], lr=1.0)
+            criterion = torch.nn.BCEWithLogitsLoss()
+            start = time.perf_counter()
+            for _ in range(n):
+                y_pred = torch.mm(x, w) + b
+                loss = criterion(y_pred, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                mask = y_pred.ge(0.0).float()
+                _ = (mask == y).sum().item() / y.shape[0]  # the notes' accuracy, a host sync
+            return time.perf_counter() - start
+        # linear / polynomial: the notes' hand-written update, timed through their own functions
+        reference = notes_linear if model == "linear" else notes_polynomial
+        start = time.perf_counter()
+        reference(updates=n, seed=None)
+        return time.perf_counter() - start
+
+    return run
+
+
+class _Bare(pl.LightningModule):
+    """The minimal LightningModule doing the same updates: the floor Lightning itself sets."""
+
+    def __init__(self, inner: Any, manual: bool) -> None:
+        super().__init__()
+        self.inner = inner
+        self.automatic_optimization = not manual
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        x, y = batch
+        loss = self.inner.loss(self.inner(x), y)
+        if self.automatic_optimization:
+            return loss
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        params = [self.inner.w, self.inner.b]
+        with torch.no_grad():
+            torch._foreach_sub_(params, torch._foreach_mul([p.grad for p in params], self.inner.lr))
+        optimizer.step()
+        return None
+
+    def configure_optimizers(self) -> Any:
+        from lit_basics.models import StepCounter
+
+        params = self.inner.parameters()
+        return (
+            StepCounter(params, self.inner.lr)
+            if not self.automatic_optimization
+            else torch.optim.SGD(params, lr=self.inner.lr)
+        )
+
+
+def _model_and_data(model: str) -> tuple[Any, Any]:
+    from lit_basics.data import LinearDataModule, LogisticDataModule, PolynomialDataModule
+
+    if model == "linear":
+        return LinearRegression(), LinearDataModule()
+    if model == "polynomial":
+        return PolynomialRegression(), PolynomialDataModule()
+    return LogisticRegression(), LogisticDataModule()
+
+
+def bare_lightning(model: str, optimization: str) -> Callable[[int], float]:
+    def run(n: int) -> float:
+        inner, dm = _model_and_data(model)
+        batches = ResidentBatches(dm.x, dm.y, passes=n)  # one epoch of n full batches
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            devices=1,
+            max_steps=n,
+            max_epochs=-1,
+            logger=False,
+            enable_progress_bar=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+        )
+        start = time.perf_counter()
+        trainer.fit(_Bare(inner, optimization == "manual"), train_dataloaders=batches)
+        return time.perf_counter() - start
+
+    return run
+
+
+def project_fit(model: str, optimization: str, workdir: Path) -> Callable[[int], float]:
+    config = str(REPO / "configs" / f"{model}.yaml")
+
+    def run(n: int) -> float:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            args = [
+                "fit",
+                "-c",
+                config,
+                f"--trainer.max_steps={n}",
+                f"--model.optimization={optimization}",
+                f"--trainer.logger.init_args.save_dir={tmp}",
+            ]
+            # The progress bar draws as configured; its text goes nowhere.
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                start = time.perf_counter()
+                cli_main(args)
+                return time.perf_counter() - start
+
+    return run
+
+
+def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, workdir: Path) -> list[dict]:
+    variants: dict[tuple[str, str, str], Callable[[int], float]] = {}
+    for model in models:
+        variants[(model, "-", "raw")] = raw_loop(model)
+        for optimization in ("automatic", "manual"):
+            variants[(model, optimization, "bare")] = bare_lightning(model, optimization)
+            variants[(model, optimization, "project")] = project_fit(model, optimization, workdir)
+    samples: dict[tuple[str, str, str], list[float]] = {key: [] for key in variants}
+    short, long = lengths
+    for _ in range(repeats):  # interleaved: every variant once per round
+        for key, run in variants.items():
+            torch.manual_seed(2017)
+            t_short = run(short)
+            torch.manual_seed(2017)
+            t_long = run(long)
+            samples[key].append((t_long - t_short) / (long - short) * 1e6)
+    rows = []
+    for model in models:
+        raw = statistics.median(samples[(model, "-", "raw")])
+        for optimization in ("automatic", "manual"):
+            bare = statistics.median(samples[(model, optimization, "bare")])
+            project = statistics.median(samples[(model, optimization, "project")])
+            rows.append(
+                {
+                    "model": model,
+                    "optimization": optimization,
+                    "raw_us": raw,
+                    "bare_us": bare,
+                    "project_us": project,
+                    "project_over_raw": project / raw,
+                    "project_over_bare": project / bare,
+                    "bare_over_raw": bare / raw,
+                    "samples_us": {
+                        "raw": samples[(model, "-", "raw")],
+                        "bare": samples[(model, optimization, "bare")],
+                        "project": samples[(model, optimization, "project")],
+                    },
+                }
+            )
+    return rows
+
+
+# --- data path -----------------------------------------------------------------------------
+
+
+def _make_data(kind: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    features = 2 if kind == "logistic" else 1
+    x = torch.rand(n, features, generator=generator)
+    if kind == "logistic":
+        y = (x.sum(1, keepdim=True) + 0.3 * torch.randn(n, 1, generator=generator) > 1).float()
+    else:
+        y = 0.9 + 0.5 * x + 3 * x**2 + 2.4 * x**3
+    return x, y
+
+
+def _consume(batches: Any, limit: int | None = None) -> tuple[int, float]:
+    """Iterate, reading every batch (a sum), up to ``limit`` batches; (samples, seconds)."""
+    seen, total = 0, torch.zeros(())
+    start = time.perf_counter()
+    for i, (xb, yb) in enumerate(batches):
+        total += xb.sum() + yb.sum()
+        seen += xb.shape[0]
+        if limit is not None and i + 1 >= limit:
+            break
+    return seen, time.perf_counter() - start
+
+
+def _raw_slices(x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Any:
+    for start in range(0, x.shape[0], batch_size):
+        yield x[start : start + batch_size], y[start : start + batch_size]
+
+
+def _raw_training(kind: str, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    """One epoch of the notes' update over resident slices; seconds."""
+    w = torch.nn.Parameter(torch.randn(x.shape[1] if kind == "logistic" else 3, 1))
+    b = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([w, b], lr=1e-3)
+    start = time.perf_counter()
+    for xb, yb in _raw_slices(x, y, batch_size):
+        features = xb if kind == "logistic" else xb.double().pow(torch.arange(1, 4, dtype=torch.float64)).float()
+        out = torch.mm(features, w) + b
+        loss = (
+            torch.nn.functional.binary_cross_entropy_with_logits(out, yb)
+            if kind == "logistic"
+            else mean_squared_error(out, yb)
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def _project_training(kind: str, x: torch.Tensor, y: torch.Tensor, batch_size: int, epochs: int) -> float:
+    model = LogisticRegression(in_features=2, lr=1e-3) if kind == "logistic" else PolynomialRegression(lr=1e-3)
+    dm = ArrayDataModule(x=x, y=y, batch_size=batch_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            devices=1,
+            max_epochs=epochs,
+            logger=pl.loggers.TensorBoardLogger(tmp, name="bench"),  # per-update logging on
+            enable_progress_bar=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+        )
+        start = time.perf_counter()
+        trainer.fit(model, dm)
+        return time.perf_counter() - start
+
+
+def data_path(sizes: tuple[int, ...], batch_sizes: tuple[int, ...], repeats: int) -> list[dict]:
+    rows = []
+    for kind in ("logistic", "polynomial"):
+        for n in sizes:
+            x, y = _make_data(kind, n)
+            for batch_size in batch_sizes:
+                measures: dict[str, list[float]] = {
+                    k: [] for k in ("raw_slicing", "loader", "dataloader", "fit", "raw_fit", "epoch_s")
+                }
+                for _ in range(repeats):
+                    seen, seconds = _consume(_raw_slices(x, y, batch_size))
+                    measures["raw_slicing"].append(seen / seconds)
+                    loader = ArrayDataModule(x=x, y=y, batch_size=batch_size).train_dataloader()
+                    seen, seconds = _consume(loader)
+                    measures["loader"].append(seen / seconds)
+                    # Per-sample collation is slow: a few batches, extrapolated.
+                    naive = DataLoader(TensorDataset(x, y), batch_size=batch_size)
+                    seen, seconds = _consume(naive, limit=3 if batch_size > 10_000 else 10)
+                    measures["dataloader"].append(seen / seconds)
+                    one, three = (_project_training(kind, x, y, batch_size, e) for e in (1, 3))
+                    measures["fit"].append(2 * n / (three - one))
+                    measures["epoch_s"].append((three - one) / 2)
+                    measures["raw_fit"].append(n / _raw_training(kind, x, y, batch_size))
+                med = {k: statistics.median(v) for k, v in measures.items()}
+                rows.append(
+                    {
+                        "kind": kind,
+                        "n": n,
+                        "batch_size": batch_size,
+                        "raw_slicing_per_s": med["raw_slicing"],
+                        "loader_per_s": med["loader"],
+                        "dataloader_per_s": med["dataloader"],
+                        "fit_per_s": med["fit"],
+                        "raw_fit_per_s": med["raw_fit"],
+                        "epoch_s": med["epoch_s"],
+                        "loader_over_raw": med["loader"] / med["raw_slicing"],
+                        "fit_over_raw_fit": med["fit"] / med["raw_fit"],
+                        "loader_over_dataloader": med["loader"] / med["dataloader"],
+                    }
+                )
+            del x, y
+    return rows
+
+
+_RSS_CHILD = """
+import sys, torch
+import lightning.pytorch as pl
+from lit_basics.cli import filter_known_warnings
+from lit_basics.data import ArrayDataModule
+from lit_basics.models import LogisticRegression
+filter_known_warnings()
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+
+n = int(sys.argv[1])
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak (VmHWM) to the current RSS: imports do not count
+baseline = status("VmRSS")
+x = torch.rand(n, 2); y = (torch.rand(n, 1) > 0.5).float()
+dm = ArrayDataModule(x=x, y=y, batch_size=65536)
+trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_progress_bar=False,
+                     enable_checkpointing=False, enable_model_summary=False)
+trainer.fit(LogisticRegression(in_features=2, lr=1e-3), dm)
+peak = status("VmHWM")
+print(baseline, peak, x.numel() * 4 + y.numel() * 4)
+"""
+
+
+def peak_rss(sizes: tuple[int, ...]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        out = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(n)], capture_output=True, text=True, check=True)
+        baseline, peak, data_bytes = map(int, out.stdout.split()[-3:])
+        rows.append(
+            {
+                "n": n,
+                "dataset_bytes": data_bytes,
+                "baseline_bytes": baseline,
+                "peak_bytes": peak,
+                "peak_over_data": (peak - baseline) / data_bytes,
+            }
+        )
+    return rows
+
+
+# --- start-up ------------------------------------------------------------------------------
+
+
+def startup(repeats: int) -> dict:
+    lit_basics = Path(sys.executable).with_name("lit-basics")
+    importing, fitting = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import lightning.pytorch"], check=True, capture_output=True)
+        importing.append(time.perf_counter() - start)
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            subprocess.run(
+                [str(lit_basics), "fit", "-c", str(REPO / "configs" / "logistic.yaml")],
+                check=True,
+                capture_output=True,
+                cwd=tmp,
+            )
+            fitting.append(time.perf_counter() - start)
+    return {
+        "import_lightning_s": statistics.median(importing),
+        "fit_logistic_s": statistics.median(fitting),
+        "ratio": statistics.median(fitting) / statistics.median(importing),
+        "samples": {"import": importing, "fit": fitting},
+    }
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": pl.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        f"Machine: {m['cores']} cores ({m['cpu']}), torch {m['torch']} ({m['torch_threads']} thread(s)), "
+        f"Lightning {m['lightning']}, Python {m['python']}, CUDA: {m['cuda'] or 'none'}; "
+        f"{report['mode']} run, medians of {report['repeats']} interleaved repeats.",
+        "",
+        "Per update (µs; slope between two run lengths):",
+        "",
+        "| model | optimization | raw notes loop | bare Lightning | project (config as shipped) | project / raw | project / bare |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["per_update"]:
+        lines.append(
+            f"| {r['model']} | {r['optimization']} | {r['raw_us']:.0f} | {r['bare_us']:.0f} | {r['project_us']:.0f} "
+            f"| {r['project_over_raw']:.2f}× | {r['project_over_bare']:.2f}× |"
+        )
+    lines += [
+        "",
+        "Data path (samples/s; `loader` = the project's train dataloader alone, `fit` = a whole fit with per-update logging):",
+        "",
+        "| data | N | batch | raw slicing | loader | loader / raw | DataLoader(TensorDataset) | fit | raw loop | fit / raw loop | s per epoch (fit) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["data_path"]:
+        lines.append(
+            f"| {r['kind']} | {r['n']:.0e} | {r['batch_size']} | {r['raw_slicing_per_s']:.3g} | {r['loader_per_s']:.3g} "
+            f"| {r['loader_over_raw']:.2f}× | {r['dataloader_per_s']:.3g} | {r['fit_per_s']:.3g} | {r['raw_fit_per_s']:.3g} "
+            f"| {r['fit_over_raw_fit']:.2f}× | {r['epoch_s']:.3g} |"
+        )
+    lines += [
+        "",
+        "Peak memory of a fit over N×2 float32 rows (fresh process):",
+        "",
+        "| N | data | peak − baseline | ratio |",
+        "|---|---|---|---|",
+    ]
+    for r in report["peak_rss"]:
+        lines.append(
+            f"| {r['n']:.0e} | {r['dataset_bytes'] / 2**20:.1f} MiB | {(r['peak_bytes'] - r['baseline_bytes']) / 2**20:.1f} MiB "
+            f"| {r['peak_over_data']:.2f}× |"
+        )
+    s = report["startup"]
+    lines += [
+        "",
+        f"Start-up: `lit-basics fit -c configs/logistic.yaml` end to end {s['fit_logistic_s']:.2f} s; "
+        f'`python -c "import lightning.pytorch"` {s["import_lightning_s"]:.2f} s; ratio {s["ratio"]:.2f}×.',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer sizes and repeats (< 60 s)")
+    parser.add_argument("--out", default="benchmark-results", help="directory for benchmark.json and benchmark.md")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the notes' timing)")
+    options = parser.parse_args(argv)
+    torch.set_num_threads(options.threads)
+    filter_known_warnings()
+    sys.argv = sys.argv[:1]  # LightningCLI reads sys.argv when args are not given; keep it clean
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if options.quick:
+        models, lengths, repeats = ("logistic",), (200, 800), 2
+        sizes, batch_sizes, rss_sizes, startup_repeats = (100_000,), (4096, 65536), (1_000_000,), 1
+    else:
+        models, lengths, repeats = MODELS, (500, 2500), 5
+        sizes, batch_sizes, rss_sizes, startup_repeats = (
+            (100_000, 1_000_000, 10_000_000),
+            (4096, 65536),
+            (1_000_000, 10_000_000),
+            3,
+        )
+    with tempfile.TemporaryDirectory() as workdir:
+        cwd = os.getcwd()
+        os.chdir(workdir)  # anything a run writes by default lands here, not in the repo
+        try:
+            report = {
+                "mode": "quick" if options.quick else "full",
+                "repeats": repeats,
+                "machine": machine(),
+                "per_update": per_update(models, lengths, repeats, Path(workdir)),
+                "data_path": data_path(sizes, batch_sizes, max(1, repeats // 2)),
+                "peak_rss": peak_rss(rss_sizes),
+                "startup": startup(startup_repeats),
+                "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            }
+        finally:
+            os.chdir(cwd)
+    (out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (out / "benchmark.md").write_text(table)
+    print(table)
+    return report
+
+
+if __name__ == "__main__":
+    main()
