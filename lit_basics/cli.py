@@ -262,8 +262,8 @@ class LitBasicsCLI(LightningCLI):
 
     def after_fit(self) -> None:
         trainer = self.trainer
+        log_dir = trainer.log_dir  # a collective under DDP: every rank asks
         if trainer.is_global_zero:
-            log_dir = trainer.log_dir
             updates = trainer.global_step
             print(f"Trained {updates} update(s) in {trainer.current_epoch} Lightning epoch(s).")
             if log_dir is not None and trainer.logger is not None:
@@ -301,6 +301,18 @@ def cli_main(args: ArgsType = None) -> LitBasicsCLI | None:
 
 
 def _build_cli(args: ArgsType) -> LitBasicsCLI:
+    try:
+        return _lightning_cli(args)
+    finally:
+        # Lightning leaves the DDP process group up after a run; a process exiting with it up
+        # can abort in gloo's threads ("terminate called without an active exception").
+        import torch.distributed
+
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _lightning_cli(args: ArgsType) -> LitBasicsCLI:
     return LitBasicsCLI(
         GradientDescentModule,
         InMemoryDataModule,

@@ -22,7 +22,7 @@ from typing_extensions import override
 
 from lit_basics.data.base import InMemoryDataModule
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
-from lit_basics.models.base import GradientDescentModule, check_positive_int, logging_interval
+from lit_basics.models.base import GradientDescentModule, check_positive_int, logging_interval, run_directory
 from lit_basics.models.trace import _tensorboard_file_writer
 
 if TYPE_CHECKING:
@@ -137,8 +137,8 @@ class NotesInspector(Callback):
         step = trainer.global_step
         if not self.figures or self._data is None or not trainer.is_global_zero or self._last_figure_step == step:
             return
-        log_dir = trainer.log_dir
-        if log_dir is None or trainer.logger is None or not isinstance(pl_module, GradientDescentModule):
+        log_dir = run_directory(trainer)
+        if log_dir is None or not isinstance(pl_module, GradientDescentModule):
             return
         self._last_figure_step = step
         directory = Path(log_dir) / "figures"

@@ -24,7 +24,14 @@ from lit_basics.errors import DivergenceError
 from lit_basics.models.trace import Reduction, UpdateTrace, write_rows
 from lit_basics.reference import Optimum, least_squares_optimum
 
-__all__ = ["GradientDescentModule", "StepCounter", "check_choice", "check_positive_int", "logging_interval"]
+__all__ = [
+    "GradientDescentModule",
+    "StepCounter",
+    "check_choice",
+    "check_positive_int",
+    "logging_interval",
+    "run_directory",
+]
 
 Optimization = Literal["automatic", "manual"]
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -42,6 +49,16 @@ def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return str(value)
+
+
+def run_directory(trainer: pl.Trainer) -> str | None:
+    """The logger's run directory, read without a collective.
+
+    ``trainer.log_dir`` broadcasts from rank 0 under DDP: called on one rank only, it deadlocks.
+    """
+    logger = trainer.logger
+    log_dir = getattr(logger, "log_dir", None) if logger is not None else None
+    return str(log_dir) if log_dir is not None else None
 
 
 def logging_interval(trainer: pl.Trainer) -> int:
@@ -134,6 +151,7 @@ class GradientDescentModule(pl.LightningModule):
         self.test_loss = MeanMetric()
         self._trace: UpdateTrace | None = None
         self._check_each_update = False
+        self._world_size = 1
         #: The optimal training loss; when set (see ``NotesInspector``), each update's
         #: ``train/loss_gap = train/loss - optimal_loss`` is logged too.
         self.optimal_loss: float | None = None
@@ -235,10 +253,25 @@ class GradientDescentModule(pl.LightningModule):
                 self._diverged(self.global_step, float(loss.detach()))
             if self._trace is not None:
                 self._trace.record(self.global_step, self._train_metrics(output, y, loss), weight=x.shape[0])
+            if self._world_size > 1:
+                return loss * self._share_of_global_batch(x.shape[0])
         else:
             getattr(self, f"{stage}_loss").update(loss.detach(), weight=x.shape[0])
             self._eval_update(stage, output.detach(), y)
         return loss
+
+    def _share_of_global_batch(self, local_size: int) -> torch.Tensor:
+        """``world_size * n_local / n_global`` for this update's batch.
+
+        DDP averages the ranks' gradients with equal weights; shards differ in size (15 rows on 2
+        ranks are 7 + 8), so each rank's mean loss is scaled by its share: the average of the
+        scaled gradients is then exactly the gradient of the mean over all samples, as in one
+        process. One small all-reduce per update, under DDP only.
+        """
+        count = torch.tensor(float(local_size), device=self.device)
+        # (reduce all-reduces in place: give it a copy)
+        total = self.trainer.strategy.reduce(count.clone(), reduce_op="sum")
+        return count * self._world_size / total
 
     @override
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -249,7 +282,8 @@ class GradientDescentModule(pl.LightningModule):
     # --- per-update logging ---------------------------------------------------------------
     def _diverged(self, step: int, loss: float) -> NoReturn:
         """Stop training: the loss of update ``step + 1`` is not finite."""
-        logs = f"; the logs up to it are in {self.trainer.log_dir}" if self.trainer.logger is not None else ""
+        log_dir = run_directory(self.trainer)
+        logs = f"; the logs up to it are in {log_dir}" if log_dir is not None else ""
         raise DivergenceError(
             f"update {step + 1}: the loss is {loss} (not finite): training stopped, these weights were not "
             f"saved; try a smaller learning rate than model.init_args.lr={self.lr}{logs}"
@@ -260,7 +294,8 @@ class GradientDescentModule(pl.LightningModule):
         # A single CPU process checks every update (a free test there: no device to wait for).
         # Otherwise the check runs on the reduced values at each flush, the same on every rank,
         # and always before a checkpoint (the model's on_train_epoch_end flushes first).
-        self._check_each_update = self.trainer.world_size == 1 and self.device.type == "cpu"
+        self._world_size = self.trainer.world_size
+        self._check_each_update = self._world_size == 1 and self.device.type == "cpu"
         self._trace = UpdateTrace(
             [f"train/{name}" for name in self.train_metric_names],
             self.train_metric_reductions,

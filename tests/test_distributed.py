@@ -1,0 +1,136 @@
+"""DDP on CPU (gloo): parity with one process, disjoint shards, rank-0-only outputs, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from conftest import tiny_trainer
+
+from lit_basics.data import LinearDataModule, LogisticDataModule, PolynomialDataModule
+from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = [
+    (LinearRegression, LinearDataModule, 11),  # 15 rows: shards of 7 and 8
+    (PolynomialRegression, PolynomialDataModule, 101),  # 61 rows: 30 and 31
+    (LogisticRegression, LogisticDataModule, 200),  # 100 rows: 50 and 50
+]
+
+
+class DestroyProcessGroup(pl.Callback):
+    """Lightning leaves the gloo process group up; a spawned process exiting with it can abort."""
+
+    def teardown(self, trainer, pl_module, stage):
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def params(model) -> torch.Tensor:
+    return torch.cat([model.w.detach().flatten(), model.b.detach()])
+
+
+def fit(model_cls, dm_cls, updates, optimization, **trainer_kwargs):
+    torch.manual_seed(2017)
+    model = model_cls(optimization=optimization)
+    trainer = tiny_trainer(updates, **trainer_kwargs)
+    trainer.fit(model, dm_cls(passes_per_epoch=updates))
+    return model, trainer
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimization", ["automatic", "manual"])
+@pytest.mark.parametrize(("model_cls", "dm_cls", "updates"), CASES, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_two_processes_match_one(model_cls, dm_cls, updates, optimization):
+    single, _ = fit(model_cls, dm_cls, updates, optimization)
+    double, trainer = fit(
+        model_cls, dm_cls, updates, optimization, devices=2, strategy="ddp_spawn", callbacks=[DestroyProcessGroup()]
+    )
+    assert trainer.world_size == 2
+    relative = ((params(double) - params(single)).abs() / params(single).abs().clamp_min(1e-12)).max().item()
+    assert relative <= 1e-6, f"relative difference {relative:.3g}"
+
+
+class _RecordRows(pl.Callback):
+    """Each rank writes the rows it trained on (first feature) and whether it logged."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def on_train_start(self, trainer, pl_module):
+        self.rows: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.rows.extend(batch[0][:, 0].tolist())
+
+    def on_train_end(self, trainer, pl_module):
+        record = {"rank": trainer.global_rank, "rows": self.rows, "world_size": trainer.world_size}
+        (self.directory / f"rank{trainer.global_rank}.json").write_text(json.dumps(record))
+
+
+@pytest.mark.slow
+def test_mini_batches_are_sharded_disjointly_and_only_rank_zero_writes(tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    dm = LogisticDataModule(batch_size=16, passes_per_epoch=1)
+    trainer = tiny_trainer(
+        7,  # one epoch: ceil(50 / 16) = 4 batches per rank... and 3 of the next
+        devices=2,
+        strategy="ddp_spawn",
+        logger=TensorBoardLogger(tmp_path / "logs", name="ddp"),
+        callbacks=[
+            _RecordRows(tmp_path),
+            ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True),
+            DestroyProcessGroup(),
+        ],
+        enable_checkpointing=True,
+    )
+    trainer.fit(LogisticRegression(), dm)
+    records = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    first_epoch = [r["rows"][:50] for r in records]  # each rank's shard is 50 rows: 16 + 16 + 16 + 2
+    assert set(first_epoch[0]).isdisjoint(first_epoch[1])
+    assert sorted(first_epoch[0] + first_epoch[1]) == sorted(dm.x[:, 0].tolist())
+    # One event file, one checkpoint directory: rank 0 only.
+    assert len(list((tmp_path / "logs").rglob("events.out.tfevents.*"))) == 1
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["epoch=1-step=7.ckpt", "last.ckpt"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimization", ["automatic", "manual"])
+def test_real_cli_ddp_matches_one_process(tmp_path, optimization):
+    """`lit-basics fit ... --trainer.devices=2 --trainer.strategy=ddp` in a subprocess (ddp re-launches)."""
+    results = {}
+    for devices, strategy in ((1, "auto"), (2, "ddp")):
+        run_dir = tmp_path / f"d{devices}"
+        run_dir.mkdir()
+        command = [
+            sys.executable,
+            "-m",
+            "lit_basics",
+            "fit",
+            "-c",
+            str(REPO / "configs" / "logistic.yaml"),
+            "--trainer.accelerator=cpu",
+            f"--trainer.devices={devices}",
+            f"--trainer.strategy={strategy}",
+            "--trainer.max_steps=300",
+            f"--model.optimization={optimization}",
+            "--trainer.enable_progress_bar=false",
+        ]
+        out = subprocess.run(command, cwd=run_dir, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        [ckpt] = run_dir.glob("runs/logistic/version_*/checkpoints/last.ckpt")
+        state = torch.load(ckpt, weights_only=True)
+        assert state["global_step"] == 300
+        results[devices] = torch.cat([state["state_dict"]["w"].flatten(), state["state_dict"]["b"]])
+        # Only rank 0 wrote: one version directory, one event file.
+        assert len(list(run_dir.glob("runs/logistic/version_*"))) == 1
+        assert len(list(run_dir.rglob("events.out.tfevents.*"))) == 1
+    relative = ((results[2] - results[1]).abs() / results[1].abs()).max().item()
+    assert relative <= 1e-6
