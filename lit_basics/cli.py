@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
 import yaml
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
@@ -24,6 +25,7 @@ from typing_extensions import override
 from lit_basics.data import InMemoryDataModule
 from lit_basics.errors import UserError
 from lit_basics.models import GradientDescentModule
+from lit_basics.models.base import run_directory
 
 __all__ = ["LitBasicsCLI", "cli_main", "filter_known_warnings", "main"]
 
@@ -39,7 +41,10 @@ def filter_known_warnings() -> None:
       step through ``self.log``; lit_basics logs every update itself (see ``UpdateTrace``);
     - ModelCheckpoint's "manual optimization ... state AFTER optimization" notice: the manual
       twin's checkpoint at step k holds the weights after k updates, exactly like the automatic
-      twin's, which is what resuming needs.
+      twin's, which is what resuming needs;
+    - ModelCheckpoint's "directory exists and is not empty" and "dirpath has changed" notices:
+      ``--ckpt_path last`` resumes into the run's own directory on purpose, and evaluating a
+      checkpoint (``test``/``predict --ckpt_path``) writes to a new run directory on purpose.
 
     Nothing else is filtered.
     """
@@ -63,6 +68,8 @@ def filter_known_warnings() -> None:
         message=r"Using ModelCheckpoint with manual optimization and every_n_train_steps",
         category=UserWarning,
     )
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty", category=UserWarning)
+    warnings.filterwarnings("ignore", message=r"The dirpath has changed from", category=UserWarning)
 
 
 _LINKED_OPTION = re.compile(r"^--model\.(init_args\.)?in_features(=|$)")
@@ -236,12 +243,44 @@ class LitBasicsCLI(LightningCLI):
 
             check_checkpoint(ckpt_path)
 
+    def _resolve_last_checkpoint(self, config: Any) -> None:
+        """``--ckpt_path last``: the newest run of this config's logger that has a checkpoint.
+
+        Lightning looks for ``last.ckpt`` only in the new run's own (empty) directory and would
+        start from scratch. Here the newest ``<save_dir>/<name>/version_N/checkpoints/last.ckpt``
+        is used, and the resumed run logs into that same version directory.
+        """
+        logger = config.get("trainer", {}).get("logger")
+        init_args = logger.get("init_args") if logger is not None and hasattr(logger, "get") else None
+        if init_args is None:
+            raise UserError("--ckpt_path last needs the configs' TensorBoardLogger to find the previous run")
+        base = Path(str(init_args.get("save_dir") or ".")) / str(init_args.get("name") or "lightning_logs")
+        runs = sorted(
+            (int(d.name.split("_", 1)[1]), d)
+            for d in base.glob("version_*")
+            if d.name.split("_", 1)[1].isdigit() and (d / "checkpoints").is_dir()
+        )
+        for _, run in reversed(runs):
+            checkpoint = _newest_checkpoint(run / "checkpoints")
+            if checkpoint is not None:
+                from lit_basics.checkpoints import check_checkpoint
+
+                check_checkpoint(checkpoint)
+                config["ckpt_path"] = str(checkpoint)
+                init_args["version"] = run.name
+                self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
+                print(f"Resuming from {checkpoint}")
+                return
+        raise UserError(f"--ckpt_path last: no checkpoint under {base}/version_*/checkpoints")
+
     @override
     def before_instantiate_classes(self) -> None:
         # The configs tune the progress bar and checkpointing with callbacks, and Lightning refuses
         # those callbacks together with enable_progress_bar=false / enable_checkpointing=false:
         # honour the flags by dropping the callbacks they switch off.
         config = self.config.get(self.subcommand) if self.subcommand else self.config
+        if self.subcommand == "fit" and config is not None and config.get("ckpt_path") == "last":
+            self._resolve_last_checkpoint(config)
         trainer = config.get("trainer") if config is not None else None
         if trainer is None:
             return
@@ -254,6 +293,25 @@ class LitBasicsCLI(LightningCLI):
         trainer["callbacks"] = [
             c for c in callbacks if not any(str(c.get("class_path", "")).endswith(s) for s in switched_off)
         ]
+
+    def after_predict(self) -> None:
+        """Write every row's prediction to ``predictions.csv`` in the run directory."""
+        batches = self.trainer.predict_loop.predictions
+        if not batches or not self.trainer.is_global_zero:
+            return
+        flat = [b for b in batches if isinstance(b, dict)] or [
+            b for group in batches if isinstance(group, list) for b in group if isinstance(b, dict)
+        ]
+        columns = list(flat[0])
+        values = {name: torch.cat([b[name].detach().cpu().reshape(-1) for b in flat]) for name in columns}
+        directory = Path(run_directory(self.trainer) or ".")
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "predictions.csv"
+        with path.open("w", encoding="utf-8") as f:
+            f.write(",".join(["row", *columns]) + "\n")
+            for row in range(len(values[columns[0]])):
+                f.write(",".join([str(row), *(repr(values[name][row].item()) for name in columns)]) + "\n")
+        print(f"Predictions ({len(values[columns[0]])} rows): {path}")
 
     def before_fit(self) -> None:
         datamodule = self.datamodule
@@ -366,6 +424,23 @@ def serve_tensorboard(argv: list[str]) -> None:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
+
+
+def _newest_checkpoint(directory: Path) -> Path | None:
+    """``last.ckpt`` if it resolves, else the checkpoint with the highest step.
+
+    ``save_last: link`` replaces the link after writing the new checkpoint and deleting the old
+    one; a run killed in between leaves it dangling, while the new checkpoint is complete.
+    """
+    last = directory / "last.ckpt"
+    if last.exists():
+        return last
+    steps = []
+    for path in directory.glob("*.ckpt"):
+        match = re.search(r"step=(\d+)", path.name)
+        if match and path.exists():
+            steps.append((int(match.group(1)), path))
+    return max(steps)[1] if steps else None
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_trainer
 from notes_reference import notes_logistic_data
 
 from lit_basics.data import (
@@ -23,7 +22,6 @@ from lit_basics.data import (
     ResidentBatches,
     default_logistic_path,
 )
-from lit_basics.models import LogisticRegression
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,27 +100,41 @@ def test_passes_per_epoch_repeat_the_data():
     assert torch.equal(torch.cat([x for x, _ in got]), dm.x.repeat(4, 1))
 
 
-def test_shuffle_is_seeded_and_differs_per_pass_and_epoch():
-    def order(seed, epoch):
+def test_shuffle_is_seeded_and_differs_per_pass():
+    def orders(seed):
         loader = LogisticDataModule(batch_size=100, shuffle=True, seed=seed, passes_per_epoch=2).train_dataloader()
-        loader.sampler.set_epoch(epoch)
-        return [y.clone() for _, y in loader], [x.clone() for x, _ in loader]
+        first_epoch = [x.clone() for x, _ in loader]
+        second_epoch = [x.clone() for x, _ in loader]
+        return first_epoch + second_epoch
 
-    _, first = order(5, 0)
-    _, again = order(5, 0)
-    _, next_epoch = order(5, 1)
+    first, again = orders(5), orders(5)
     assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     assert not torch.equal(first[0], first[1])  # two passes, two orders
-    assert not torch.equal(first[0], next_epoch[0])
+    assert not torch.equal(first[0], first[2])  # and new ones in the next epoch
     # A permutation of the rows: nothing lost, nothing repeated.
     dm = LogisticDataModule()
     assert torch.equal(first[0].sort(0).values, dm.x.sort(0).values)
 
 
-def test_trainer_sets_the_shuffle_epoch():
-    dm = LogisticDataModule(batch_size=50, shuffle=True, passes_per_epoch=1)
-    tiny_trainer(6, log_every_n_steps=2).fit(LogisticRegression(), dm)
-    assert dm.trainer.train_dataloader.sampler.epoch == 2
+def test_batches_follow_the_number_of_updates():
+    """Update s trains on global batch s, wherever an epoch starts: resumes see the same data."""
+    done = {"updates": 0}
+    loader = ResidentBatches(
+        *LogisticDataModule().training_rows(),
+        batch_size=25,
+        shuffle=True,
+        seed=1,
+        passes=2,
+        progress=lambda: done["updates"],
+    )
+    straight = []
+    for _ in range(3):
+        straight += [x.clone() for x, _ in loader]
+        done["updates"] += len(loader)
+    done["updates"] = 9  # e.g. an epoch restarted one update after a boundary
+    resumed = [x.clone() for x, _ in loader]
+    assert len(resumed) == len(loader) == 8
+    assert all(torch.equal(a, b) for a, b in zip(resumed, straight[9:17], strict=True))
 
 
 def test_val_split_is_seeded_disjoint_and_in_file_order():

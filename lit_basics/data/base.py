@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from typing_extensions import override
 
-from lit_basics.data.loader import ResidentBatches
+from lit_basics.data.loader import ResidentBatches, ShuffleOrder
 
 __all__ = ["InMemoryDataModule", "as_float32_rows"]
 
@@ -91,6 +91,8 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.seed = seed
         self.passes_per_epoch = passes_per_epoch
         self.x = self.y = torch.empty(0, 1)
+        # Pass p is always shuffled the same way (see ShuffleOrder).
+        self._order = ShuffleOrder(seed)
         self._train_index: torch.Tensor | None = None
         self._val_index: torch.Tensor | None = None
 
@@ -149,8 +151,14 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     def _loader(self, split: tuple[torch.Tensor, torch.Tensor], *, train: bool) -> ResidentBatches:
         rank, world_size = 0, 1
-        if self.trainer is not None:
-            rank, world_size = self.trainer.global_rank, self.trainer.world_size
+        progress = None
+        trainer = self.trainer
+        if trainer is not None:
+            rank, world_size = trainer.global_rank, trainer.world_size
+
+            def progress() -> int:
+                return int(trainer.global_step)
+
         return ResidentBatches(
             *split,
             batch_size=self.batch_size,
@@ -159,6 +167,8 @@ class InMemoryDataModule(pl.LightningDataModule):
             passes=self.passes_per_epoch if train else 1,
             rank=rank,
             world_size=world_size,
+            order=self._order,
+            progress=progress if train else None,
         )
 
     @override

@@ -12,7 +12,7 @@ the data itself (``rank``, ``world_size``), each rank taking a disjoint contiguo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -20,22 +20,16 @@ __all__ = ["ResidentBatches", "ShuffleOrder"]
 
 
 class ShuffleOrder:
-    """The sample order of each pass: ``randperm`` seeded from ``seed``, the epoch and the pass.
+    """The order of every pass over the data: pass ``p`` is ``randperm`` seeded with ``seed + p``.
 
-    Lightning calls ``set_epoch`` on a loader's ``sampler`` at the start of each epoch (as it does
-    for ``DistributedSampler``), so a resumed run draws the same order as an uninterrupted one.
+    A private generator: shuffling never touches the global RNG the models are seeded from.
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.epoch = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def permutation(self, n: int, device: torch.device, pass_index: int = 0, passes: int = 1) -> torch.Tensor:
-        # A private generator: shuffling never touches the global RNG the models are seeded from.
-        generator = torch.Generator().manual_seed(self.seed + self.epoch * passes + pass_index)
+    def permutation(self, n: int, device: torch.device, pass_number: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed + pass_number)
         return torch.randperm(n, generator=generator).to(device)
 
 
@@ -46,8 +40,15 @@ class ResidentBatches:
         x: features, shape ``(N, F)``.
         y: targets, shape ``(N, 1)``.
         batch_size: samples per batch; ``None`` for the full (shard) batch.
-        shuffle: draw a new order every epoch (seeded by ``seed`` and the epoch number).
-        seed: seed of the shuffle order.
+        shuffle: draw a new order every pass (from ``order``, or a fresh one seeded by ``seed``).
+        seed: seed of the shuffle order when no ``order`` is given.
+        order: the :class:`ShuffleOrder` to draw from (its data module keeps it across epochs).
+        progress: returns the number of updates done so far (``trainer.global_step``). Each epoch
+            then starts at that global batch position: update ``s`` always trains on batch
+            ``s mod batches_per_pass`` of pass ``s // batches_per_pass``, whatever Lightning
+            replays when it resumes (its extra step after an epoch-end checkpoint, its rerun of
+            the last batch after a step checkpoint), so a resumed run sees the same data as an
+            uninterrupted one. Without it, iteration continues where the last one stopped.
         passes: passes over the data per Lightning epoch (each pass is a full sweep of batches).
         rank: this process's rank; it reads only its own shard.
         world_size: number of processes sharing the data.
@@ -73,6 +74,8 @@ class ResidentBatches:
         passes: int = 1,
         rank: int = 0,
         world_size: int = 1,
+        order: ShuffleOrder | None = None,
+        progress: Callable[[], int] | None = None,
     ) -> None:
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
@@ -90,8 +93,11 @@ class ResidentBatches:
         self.x, self.y = x[start:stop], y[start:stop]
         self.batch_size = batch_size
         self.passes = passes
-        # DataLoader's two attributes, which Lightning inspects: it calls sampler.set_epoch each epoch.
-        self.sampler: ShuffleOrder | None = ShuffleOrder(seed) if shuffle else None
+        self.order: ShuffleOrder | None = (order or ShuffleOrder(seed)) if shuffle else None
+        self.progress = progress
+        self._next_batch = 0  # the global batch position when there is no progress to follow
+        # DataLoader's two attributes, which Lightning inspects (None: nothing for it to adjust).
+        self.sampler = None
         self.batch_sampler = None
 
     @property
@@ -110,13 +116,21 @@ class ResidentBatches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y, n = self.x, self.y, self.num_samples
         size = self.batch_size or n
-        for pass_index in range(self.passes):
-            if self.sampler is None:
-                for start in range(0, n, size):
+        per_pass = self._batches_per_pass()
+        position = self.progress() if self.progress is not None else self._next_batch
+        pass_number, offset = divmod(position, per_pass)
+        remaining = len(self)
+        while remaining > 0:
+            order = None if self.order is None else self.order.permutation(n, x.device, pass_number)
+            for batch in range(offset, per_pass):
+                start = batch * size
+                if order is None:
                     yield x[start : start + size], y[start : start + size]  # views: no copy
-                continue
-            order = self.sampler.permutation(n, x.device, pass_index, self.passes)
-            for start in range(0, n, size):
-                # Gather one batch at a time, so the data is never held twice.
-                index = order[start : start + size]
-                yield x.index_select(0, index), y.index_select(0, index)
+                else:
+                    index = order[start : start + size]  # one batch at a time: data never held twice
+                    yield x.index_select(0, index), y.index_select(0, index)
+                self._next_batch = pass_number * per_pass + batch + 1
+                remaining -= 1
+                if remaining == 0:
+                    return
+            pass_number, offset = pass_number + 1, 0
