@@ -230,13 +230,16 @@ def _make_data(kind: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _consume(batches: Any, limit: int | None = None) -> tuple[int, float]:
     """Iterate, reading every batch (a sum), up to ``limit`` batches; (samples, seconds)."""
-    seen, total = 0, torch.zeros(())
+    seen, total = 0, None
     start = time.perf_counter()
     for i, (xb, yb) in enumerate(batches):
-        total += xb.sum() + yb.sum()
+        part = xb.sum() + yb.sum()
+        total = part if total is None else total + part
         seen += xb.shape[0]
         if limit is not None and i + 1 >= limit:
             break
+    if total is not None and total.is_cuda:
+        torch.cuda.synchronize()
     return seen, time.perf_counter() - start
 
 
@@ -370,6 +373,81 @@ def peak_rss(sizes: tuple[int, ...]) -> list[dict]:
     return rows
 
 
+# --- CUDA ----------------------------------------------------------------------------------
+
+
+def cuda_section(repeats: int, workdir: Path) -> dict | None:
+    """Per-update cost and the data path with the data on the GPU (None without one)."""
+    if not torch.cuda.is_available():
+        return None
+    device = torch.device("cuda")
+
+    def raw(n: int) -> float:
+        x, y = (t.to(device) for t in notes_logistic_data())
+        w = torch.nn.Parameter(torch.randn(2, 1, device=device))
+        b = torch.nn.Parameter(torch.zeros(1, device=device))
+        optimizer = torch.optim.SGD([w, b], lr=1.0)
+        criterion = torch.nn.BCEWithLogitsLoss()
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(n):
+            y_pred = torch.mm(x, w) + b
+            loss = criterion(y_pred, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            _ = (y_pred.ge(0.0).float() == y).sum().item() / y.shape[0]
+        torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    def project(optimization: str) -> Callable[[int], float]:
+        def run(n: int) -> float:
+            with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+                args = [
+                    "fit",
+                    "-c",
+                    str(REPO / "configs" / "logistic.yaml"),
+                    "--trainer.accelerator=gpu",
+                    f"--trainer.max_steps={n}",
+                    f"--model.optimization={optimization}",
+                    f"--trainer.logger.init_args.save_dir={tmp}",
+                ]
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    start = time.perf_counter()
+                    cli_main(args)
+                    return time.perf_counter() - start
+
+        return run
+
+    variants = {"raw": raw, "automatic": project("automatic"), "manual": project("manual")}
+    samples: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            short, long = run(200), run(800)
+            samples[name].append((long - short) / 600 * 1e6)
+    x, y = (t.to(device) for t in _make_data("logistic", 1_000_000))
+    dm = ArrayDataModule(x=x, y=y, batch_size=65536)
+    loader = dm.train_dataloader()
+    first_x, _ = next(iter(loader))
+    raw_rate = statistics.median(
+        [s / t for s, t in (_consume(_raw_slices(x, y, 65536)) for _ in range(max(3, repeats)))]
+    )
+    loader_rate = statistics.median([s / t for s, t in (_consume(loader) for _ in range(max(3, repeats)))])
+    return {
+        "device": torch.cuda.get_device_name(0),
+        "raw_us": statistics.median(samples["raw"]),
+        "automatic_us": statistics.median(samples["automatic"]),
+        "manual_us": statistics.median(samples["manual"]),
+        "samples_us": samples,
+        "loader_per_s": loader_rate,
+        "raw_slicing_per_s": raw_rate,
+        # A batch is a view of the resident device tensor: no host-to-device copy per update.
+        "batches_are_device_views": bool(
+            first_x.is_cuda and first_x.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+        ),
+    }
+
+
 # --- start-up ------------------------------------------------------------------------------
 
 
@@ -454,7 +532,18 @@ def markdown(report: dict) -> str:
             f"| {r['n']:.0e} | {r['dataset_bytes'] / 2**20:.1f} MiB | {(r['peak_bytes'] - r['baseline_bytes']) / 2**20:.1f} MiB "
             f"| {r['peak_over_data']:.2f}× |"
         )
-    s = report["startup"]
+    c = report.get("cuda")
+    if c:
+        lines += [
+            "",
+            f"CUDA ({c['device']}), logistic per update: raw loop {c['raw_us']:.0f} µs, project automatic "
+            f"{c['automatic_us']:.0f} µs ({c['automatic_us'] / c['raw_us']:.2f}×), manual {c['manual_us']:.0f} µs "
+            f"({c['manual_us'] / c['raw_us']:.2f}×); loader {c['loader_per_s']:.3g} samples/s vs raw slicing "
+            f"{c['raw_slicing_per_s']:.3g}; batches are views of the device-resident data: {c['batches_are_device_views']}.",
+        ]
+    s = report.get("startup")
+    if not s:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         f"Start-up: `lit-basics fit -c configs/logistic.yaml` end to end {s['fit_logistic_s']:.2f} s; "
@@ -468,6 +557,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer sizes and repeats (< 60 s)")
     parser.add_argument("--out", default="benchmark-results", help="directory for benchmark.json and benchmark.md")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the notes' timing)")
+    parser.add_argument("--cuda-only", action="store_true", help="only the CUDA section (scripts/gpu_check.sh)")
     options = parser.parse_args(argv)
     torch.set_num_threads(options.threads)
     filter_known_warnings()
@@ -489,16 +579,17 @@ def main(argv: list[str] | None = None) -> dict:
         cwd = os.getcwd()
         os.chdir(workdir)  # anything a run writes by default lands here, not in the repo
         try:
-            report = {
-                "mode": "quick" if options.quick else "full",
-                "repeats": repeats,
-                "machine": machine(),
-                "per_update": per_update(models, lengths, repeats, Path(workdir)),
-                "data_path": data_path(sizes, batch_sizes, max(1, repeats // 2)),
-                "peak_rss": peak_rss(rss_sizes),
-                "startup": startup(startup_repeats),
-                "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            }
+            report: dict[str, Any] = {"mode": "quick" if options.quick else "full", "repeats": repeats}
+            report["machine"] = machine()
+            if options.cuda_only:
+                report.update(per_update=[], data_path=[], peak_rss=[], cuda=cuda_section(3, Path(workdir)))
+            else:
+                report["per_update"] = per_update(models, lengths, repeats, Path(workdir))
+                report["data_path"] = data_path(sizes, batch_sizes, max(1, repeats // 2))
+                report["peak_rss"] = peak_rss(rss_sizes)
+                report["startup"] = startup(startup_repeats)
+                report["cuda"] = cuda_section(repeats, Path(workdir))
+            report["max_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         finally:
             os.chdir(cwd)
     (out / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")

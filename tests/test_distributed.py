@@ -134,3 +134,23 @@ def test_real_cli_ddp_matches_one_process(tmp_path, optimization):
         assert len(list(run_dir.rglob("events.out.tfevents.*"))) == 1
     relative = ((results[2] - results[1]).abs() / results[1].abs()).max().item()
     assert relative <= 1e-6
+
+
+@pytest.mark.slow
+def test_ddp_config_runs_on_two_cpu_processes(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "lit_basics",
+        "fit",
+        "-c",
+        str(REPO / "configs" / "ddp.yaml"),
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+        "--trainer.max_steps=100",
+        "--trainer.enable_progress_bar=false",
+    ]
+    out = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Trained 100 update(s)" in out.stdout
+    assert len(list(tmp_path.glob("runs/logistic_ddp/version_0/checkpoints/last.ckpt"))) == 1

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# GPU check (<= 4 minutes on one GPU): every config on the GPU, automatic and manual twins, a
+# one-GPU DDP run, and the benchmark's CUDA section; prints a summary table.
+#   bash scripts/gpu_check.sh            (in an environment where `pip install -e .` was run)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+python - <<'PY' || { echo "no CUDA device: nothing to check"; exit 1; }
+import torch, sys
+sys.exit(0 if torch.cuda.is_available() else 1)
+PY
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gpu=$(python -c "import torch; print(torch.cuda.get_device_name(0))")
+results=()
+run() {  # name, then lit-basics arguments
+  local name=$1; shift
+  local start=$SECONDS
+  if (cd "$work" && timeout 120 lit-basics "$@" > "$work/$name.log" 2>&1); then status=ok; else status=FAILED; fi
+  local line
+  line=$(grep -E "^Trained|^error:" "$work/$name.log" | tail -1)
+  results+=("| $name | $status | $((SECONDS - start)) s | ${line} |")
+}
+for config in linear polynomial logistic; do
+  for optimization in automatic manual; do
+    run "$config-$optimization" fit -c "$PWD/configs/$config.yaml" --trainer.accelerator=gpu \
+      --model.optimization=$optimization --trainer.enable_progress_bar=false
+  done
+done
+run "ddp-1gpu" fit -c "$PWD/configs/ddp.yaml" --trainer.accelerator=gpu --trainer.devices=1 \
+  --trainer.enable_progress_bar=false
+bench_start=$SECONDS
+if timeout 150 python scripts/benchmark.py --cuda-only --out "$work/bench" > "$work/bench.log" 2>&1; then
+  bench=ok
+else
+  bench=FAILED
+fi
+echo
+echo "GPU check on: $gpu (torch $(python -c 'import torch; print(torch.__version__)'))"
+echo
+echo "| run | status | time | result |"
+echo "|---|---|---|---|"
+printf '%s\n' "${results[@]}"
+echo "| benchmark CUDA section | $bench | $((SECONDS - bench_start)) s | see below |"
+echo
+cat "$work/bench/benchmark.md" 2>/dev/null || tail -20 "$work/bench.log"
+grep -q FAILED <<< "${results[*]} $bench" && exit 1 || exit 0

@@ -1,0 +1,41 @@
+"""The benchmark runs and writes well-formed results (its numbers go in the README, not in asserts)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quick_benchmark_writes_json_and_markdown(tmp_path):
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "benchmark.py"), "--quick", "--out", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "benchmark.json").read_text())
+    assert report["mode"] == "quick"
+    assert {"machine", "per_update", "data_path", "peak_rss", "startup"} <= set(report)
+    for row in report["per_update"]:
+        for key in ("raw_us", "bare_us", "project_us", "project_over_raw", "project_over_bare"):
+            assert math.isfinite(row[key])
+            assert row[key] > 0
+    for row in report["data_path"]:
+        assert row["loader_per_s"] > 0
+        assert row["fit_per_s"] > 0
+    assert report["startup"]["ratio"] > 0
+    table = (out / "benchmark.md").read_text()
+    assert "| model | optimization | raw notes loop |" in table
+    assert table in done.stdout
+    assert list(tmp_path.iterdir()) == [out]  # nothing else written
