@@ -9,6 +9,7 @@ Usage::
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import warnings
@@ -323,7 +324,9 @@ class LitBasicsCLI(LightningCLI):
         log_dir = trainer.log_dir  # a collective under DDP: every rank asks
         if trainer.is_global_zero:
             updates = trainer.global_step
-            print(f"Trained {updates} update(s) in {trainer.current_epoch} Lightning epoch(s).")
+            per_epoch = trainer.num_training_batches
+            epochs = math.ceil(updates / per_epoch) if per_epoch and math.isfinite(per_epoch) else trainer.current_epoch
+            print(f"Trained {updates} update(s) in {epochs} Lightning epoch(s).")
             if log_dir is not None and trainer.logger is not None:
                 print(f"Logs: {log_dir}  (view: tensorboard --logdir {trainer.logger.save_dir})")
 

@@ -34,10 +34,12 @@ __all__ = ["NotesInspector"]
 class NotesInspector(Callback):
     """Figures, trajectories, ``train/loss_gap`` and results-bearing hyperparameters.
 
-    - **Figures** (rank 0 only, matplotlib's Agg canvas): the notes' picture for the model
-      (``lit_basics.plots.draw``) at the start of fit, every ``figure_every_n_updates`` updates
-      and at the end; logged to TensorBoard as image ``figure/<model>`` and written as
-      ``<log_dir>/figures/step_NNNNNN.png``.
+    - **Figures** (rank 0 only, drawn by a worker process with matplotlib's Agg canvas): the
+      notes' picture for the model (``lit_basics.plots.draw``) at the start of fit, every
+      ``figure_every_n_updates`` updates and at the end; logged to TensorBoard as image
+      ``figure/<model>`` and written as ``<log_dir>/figures/step_NNNNNN.png``. When the worker
+      falls behind the cadence (figures every few updates of a fast run), intermediate figures
+      are skipped; the first and the last are always drawn.
     - **Trajectories** every ``log_every_n_steps`` updates: ``params/w0``, ``params/w1``, …,
       ``params/b`` (the parameters after that many updates) and ``params/grad_norm`` (the norm of
       the gradient computed at those parameters, logged at the same step as their loss).
@@ -106,7 +108,7 @@ class NotesInspector(Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.trajectories and self._last_trajectory_step != trainer.global_step:
             self._trajectories(trainer, pl_module)  # the final parameters, off the cadence
-        self._figure(trainer, pl_module)
+        self._figure(trainer, pl_module, final=True)
         self._close_worker(trainer, pl_module)
         self._hyperparameters_with_results(trainer, pl_module)
 
@@ -133,10 +135,14 @@ class NotesInspector(Callback):
             for logger in trainer.loggers:
                 logger.log_metrics({"params/grad_norm": norm}, step=step - 1)
 
-    def _figure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def _figure(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *, final: bool = False) -> None:
         step = trainer.global_step
         if not self.figures or self._data is None or not trainer.is_global_zero or self._last_figure_step == step:
             return
+        if self._worker is not None and not final:
+            self._write_images(trainer, pl_module, self._worker.finished())
+            if self._worker.busy:
+                return  # the worker is behind this cadence: skip this figure rather than queue it
         log_dir = run_directory(trainer)
         if log_dir is None or not isinstance(pl_module, GradientDescentModule):
             return

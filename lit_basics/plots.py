@@ -110,6 +110,11 @@ class FigureWorker:
         for line in self._process.stdout:
             self._done.put(json.loads(line))
 
+    @property
+    def busy(self) -> bool:
+        """More than one figure waiting: the worker is behind (the caller may skip one)."""
+        return self._pending > 1
+
     def submit(self, job: dict[str, Any]) -> None:
         """Queue ``{"kind", "data", "title", "path", "step"}``."""
         self._pending += 1

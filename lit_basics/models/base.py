@@ -337,9 +337,11 @@ class GradientDescentModule(pl.LightningModule):
             self._diverged(*bad)
         self._write_rows(rows)
         if show_progress:
-            # The latest values, for the progress bar and callbacks (not the logger: written above).
-            for name, value in rows[-1][1].items():
-                self.log(name, value, prog_bar=True, logger=False, on_step=True, on_epoch=False)
+            # The latest values for the progress bar and for callbacks that monitor them. Straight
+            # into the trainer's dictionaries: self.log costs ~0.5 ms a call, 10x a whole update.
+            latest = rows[-1][1]
+            self.trainer.progress_bar_metrics.update(latest)
+            self.trainer.callback_metrics.update({k: torch.tensor(v) for k, v in latest.items()})
 
     def _write_rows(self, rows: list[tuple[int, dict[str, float]]]) -> None:
         if self.optimal_loss is not None:
