@@ -346,7 +346,7 @@ n = int(sys.argv[1])
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # reset the peak (VmHWM) to the current RSS: imports do not count
 baseline = status("VmRSS")
-x = torch.rand(n, 2); y = (torch.rand(n, 1) > 0.5).float()
+x = torch.rand(n, 2); y = torch.empty(n, 1).bernoulli_(0.5)  # no temporaries: only the data itself
 dm = ArrayDataModule(x=x, y=y, batch_size=65536)
 trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_progress_bar=False,
                      enable_checkpointing=False, enable_model_summary=False)

@@ -42,9 +42,13 @@ def as_float32_rows(name: str, values: Any) -> torch.Tensor:
         raise ValueError(f"{name} is empty, shape {tuple(tensor.shape)}")
     if not tensor.is_floating_point():
         tensor = tensor.double()
-    if not bool(torch.isfinite(tensor).all()):
-        row = int((~torch.isfinite(tensor)).any(dim=1).nonzero()[0, 0])
-        raise ValueError(f"{name} has a non-finite value (NaN or inf) in row {row}")
+    # Checked in chunks of rows: a mask of the whole array would cost a quarter of float32 data.
+    chunk = 1 << 20
+    for start in range(0, tensor.shape[0], chunk):
+        finite = torch.isfinite(tensor[start : start + chunk])
+        if not bool(finite.all()):
+            row = start + int((~finite).any(dim=1).nonzero()[0, 0])
+            raise ValueError(f"{name} has a non-finite value (NaN or inf) in row {row}")
     return tensor.to(torch.float32).contiguous()
 
 
