@@ -23,7 +23,7 @@ from typing_extensions import override
 from lit_basics.data.base import InMemoryDataModule
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
 from lit_basics.models.base import GradientDescentModule, check_positive_int, logging_interval, run_directory
-from lit_basics.models.trace import _tensorboard_file_writer
+from lit_basics.models.trace import tensorboard_file_writer
 
 if TYPE_CHECKING:
     from lit_basics.plots import FigureWorker
@@ -173,7 +173,7 @@ class NotesInspector(Callback):
                 continue
             png = Path(result["path"]).read_bytes()
             for logger in trainer.loggers:
-                file_writer = _tensorboard_file_writer(logger)
+                file_writer = tensorboard_file_writer(logger)
                 if file_writer is None:
                     continue
                 image = Summary.Image(

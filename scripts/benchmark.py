@@ -150,7 +150,8 @@ def bare_lightning(model: str, optimization: str) -> Callable[[int], float]:
     return run
 
 
-def project_fit(model: str, optimization: str, workdir: Path) -> Callable[[int], float]:
+def project_fit(model: str, optimization: str, workdir: Path, *extra: str) -> Callable[[int], float]:
+    """``lit-basics fit -c configs/<model>.yaml`` as shipped (plus ``extra`` arguments), timed."""
     config = str(REPO / "configs" / f"{model}.yaml")
 
     def run(n: int) -> float:
@@ -162,6 +163,7 @@ def project_fit(model: str, optimization: str, workdir: Path) -> Callable[[int],
                 f"--trainer.max_steps={n}",
                 f"--model.optimization={optimization}",
                 f"--trainer.logger.init_args.save_dir={tmp}",
+                *extra,
             ]
             # The progress bar draws as configured; its text goes nowhere.
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -400,26 +402,11 @@ def cuda_section(repeats: int, workdir: Path) -> dict | None:
         torch.cuda.synchronize()
         return time.perf_counter() - start
 
-    def project(optimization: str) -> Callable[[int], float]:
-        def run(n: int) -> float:
-            with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-                args = [
-                    "fit",
-                    "-c",
-                    str(REPO / "configs" / "logistic.yaml"),
-                    "--trainer.accelerator=gpu",
-                    f"--trainer.max_steps={n}",
-                    f"--model.optimization={optimization}",
-                    f"--trainer.logger.init_args.save_dir={tmp}",
-                ]
-                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                    start = time.perf_counter()
-                    cli_main(args)
-                    return time.perf_counter() - start
-
-        return run
-
-    variants = {"raw": raw, "automatic": project("automatic"), "manual": project("manual")}
+    variants = {
+        "raw": raw,
+        "automatic": project_fit("logistic", "automatic", workdir, "--trainer.accelerator=gpu"),
+        "manual": project_fit("logistic", "manual", workdir, "--trainer.accelerator=gpu"),
+    }
     samples: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(repeats):
         for name, run in variants.items():

@@ -122,6 +122,18 @@ def http_json(url: str, payload: dict | None = None):
         return json.loads(response.read())
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Always stop a server we started: terminate, then kill if it lingers; close its pipe."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -172,12 +184,7 @@ def test_real_tensorboard_serves_the_run(tmp_path, monkeypatch):
         assert metrics["hp/final_acc"] == pytest.approx(0.9, abs=0.05)
         assert metrics["hp/final_loss"] == pytest.approx(loss[-1][2], rel=0.05)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.mark.slow
@@ -197,14 +204,7 @@ def test_lit_basics_tensorboard_command_prints_url_and_serves(tmp_path):
         assert line.startswith(f"TensorBoard http://127.0.0.1:{port}/ serving {tmp_path / 'runs'}")
         wait_until_serving(f"http://127.0.0.1:{port}", process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop(process)
 
 
 def test_tensorboard_command_refuses_a_missing_logdir(tmp_path, monkeypatch, capsys):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import torch
 
-__all__ = ["Reduction", "UpdateTrace", "write_rows"]
+__all__ = ["Reduction", "UpdateTrace", "tensorboard_file_writer", "write_rows"]
 
 #: How a recorded value combines over samples: ``"mean"`` is a batch mean (a loss), ``"sum"`` a
 #: batch total (a count of correct predictions). Either way the logged value is the mean over all
@@ -104,7 +104,7 @@ def write_rows(logger: Any, rows: Rows) -> None:
     of the cost of ``log_metrics``, which writes one event per tag); other loggers get
     ``log_metrics``.
     """
-    file_writer = _tensorboard_file_writer(logger)
+    file_writer = tensorboard_file_writer(logger)
     if file_writer is None:
         for step, metrics in rows:
             logger.log_metrics(metrics, step=step)
@@ -116,7 +116,8 @@ def write_rows(logger: Any, rows: Rows) -> None:
         file_writer.add_summary(summary, step)
 
 
-def _tensorboard_file_writer(logger: Any) -> Any:
+def tensorboard_file_writer(logger: Any) -> Any:
+    """The open TensorBoard event writer behind a ``TensorBoardLogger`` (None for other loggers)."""
     from lightning.pytorch.loggers import TensorBoardLogger
 
     if not isinstance(logger, TensorBoardLogger):
