@@ -81,12 +81,27 @@ def _config_sets_in_features(path: str) -> bool:
         with open(path, encoding="utf-8") as f:
             config = yaml.safe_load(f)
     except (OSError, yaml.YAMLError):
-        return False  # LightningCLI reports unreadable configs itself
+        return False  # reported by _config_file_error / LightningCLI
     model = config.get("model") if isinstance(config, dict) else None
     if not isinstance(model, dict):
         return False
     init_args = model.get("init_args")
     return "in_features" in model or (isinstance(init_args, dict) and "in_features" in init_args)
+
+
+def _config_file_error(path: str) -> str | None:
+    """``path:line: ...`` for a config file that is not valid YAML (jsonargparse omits the name)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            yaml.safe_load(f)
+    except OSError:
+        return None  # a missing file: LightningCLI says so, naming it
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else path
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return f"{where}: not valid YAML: {problem}"
+    return None
 
 
 def linked_key_error(argv: list[str]) -> str | None:
@@ -103,8 +118,12 @@ def linked_key_error(argv: list[str]) -> str | None:
             config = argv[index + 1]
         elif arg.startswith("--config="):
             config = arg.split("=", 1)[1]
-        if config is not None and _config_sets_in_features(config):
-            return message.format(config)
+        if config is not None:
+            invalid = _config_file_error(config)
+            if invalid is not None:
+                return invalid
+            if _config_sets_in_features(config):
+                return message.format(config)
     return None
 
 

@@ -195,7 +195,7 @@ def test_array_data_module_refuses_bad_arrays():
         ArrayDataModule(x=[1.0, float("nan")], y=[1.0, 2.0])
     with pytest.raises(ValueError, match=r"^y has a non-finite value"):
         ArrayDataModule(x=[1.0, 2.0], y=[1.0, float("inf")])
-    with pytest.raises(ValueError, match=r"^give x and y"):
+    with pytest.raises(ValueError, match=r"^path or x and y must be given"):
         ArrayDataModule(x=[1.0])
 
 

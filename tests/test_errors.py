@@ -205,6 +205,19 @@ def test_missing_config_file(tmp_path, monkeypatch, capsys):
     )
 
 
+def test_config_file_that_is_not_yaml(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "inputs" / "broken.yaml"
+    config.parent.mkdir()
+    config.write_text("model:\n  class_path: lit_basics.models.LinearRegression\n  init_args: {lr: [\n")
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["fit", "-c", LINEAR, "-c", str(config)])
+    assert line.startswith(f"error: {config}:4: not valid YAML: ")
+
+
+def test_array_data_without_data(tmp_path, monkeypatch, capsys):
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["fit", "-c", LOGISTIC, "--data=ArrayDataModule"])
+    assert line == "error: data.init_args.path or x and y must be given: a CSV file, or arrays or tensors"
+
+
 def test_in_features_in_a_config_file(tmp_path, monkeypatch, capsys):
     config = tmp_path / "inputs" / "mine.yaml"
     config.parent.mkdir()

@@ -47,13 +47,13 @@ class ArrayDataModule(InMemoryDataModule):
         )
         if path is not None:
             if x is not None or y is not None:
-                raise ValueError("give either path or x and y, not both")
+                raise ValueError("path and x, y are exclusive: give a CSV path or arrays, not both")
             table = parse_csv(path)
             if table.shape[1] < 2:
                 raise DataFileError(f"{path}:1: expected at least one feature and a target per line, found 1 field")
             x, y = table[:, :-1], table[:, -1]
         elif x is None or y is None:
-            raise ValueError("give x and y (arrays or tensors) or path (a CSV file)")
+            raise ValueError("path or x and y must be given: a CSV file, or arrays or tensors")
         self.path = path
         features, targets = as_float32_rows("x", x), as_float32_rows("y", y)
         if targets.shape[1] != 1:
