@@ -154,3 +154,21 @@ def test_ddp_config_runs_on_two_cpu_processes(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Trained 100 update(s)" in out.stdout
     assert len(list(tmp_path.glob("runs/logistic_ddp/version_0/checkpoints/last.ckpt"))) == 1
+
+
+@pytest.mark.slow
+def test_validation_metrics_are_reduced_over_ranks():
+    """torchmetrics state is synced: 2 processes report the accuracy and loss of the whole split."""
+    results = {}
+    for devices, strategy in ((1, "auto"), (2, "ddp_spawn")):
+        torch.manual_seed(2017)
+        model = LogisticRegression()
+        # 25 held-out rows: shards of 12 and 13, so an unweighted mean of rank means would differ.
+        dm = LogisticDataModule(val_fraction=0.25, passes_per_epoch=100)
+        trainer = tiny_trainer(
+            100, devices=devices, strategy=strategy, num_sanity_val_steps=0, callbacks=[DestroyProcessGroup()]
+        )
+        trainer.fit(model, dm)
+        results[devices] = {k: float(trainer.callback_metrics[k]) for k in ("val/loss", "val/acc")}
+    assert results[2]["val/acc"] == pytest.approx(results[1]["val/acc"], abs=1e-9)
+    assert results[2]["val/loss"] == pytest.approx(results[1]["val/loss"], rel=1e-6)
