@@ -100,6 +100,14 @@ def test_accuracy_agrees_with_torchmetrics():
     assert ours.item() == pytest.approx(reference.item())
 
 
+def test_regression_predict_gives_y_hat_without_gradients():
+    model = PolynomialRegression()
+    x = torch.randn(4, 1)
+    out = model.predict(x)
+    assert not out["y_hat"].requires_grad
+    torch.testing.assert_close(out["y_hat"], model(x).detach())
+
+
 def test_logistic_predict_gives_probability_and_label():
     model = LogisticRegression()
     x = torch.randn(6, 2)

@@ -204,7 +204,6 @@ class GradientDescentModule(pl.LightningModule):
         # mm, then add b: the notes' own order of operations (torch.mm(x, w) + b).
         return self.features(x) @ self.w + self.b
 
-    @torch.no_grad()
     def optimum(self, x: torch.Tensor, y: torch.Tensor) -> Optimum:
         """The best ``w``, ``b`` for this family on ``(x, y)`` and the loss there (float64).
 
@@ -213,6 +212,7 @@ class GradientDescentModule(pl.LightningModule):
         with torch.no_grad():
             return least_squares_optimum(self.features(x), y)
 
+    @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Predictions for ``x`` (no gradients); regressions return ``{"y_hat": (N, 1)}``."""
         return {"y_hat": self(x)}
