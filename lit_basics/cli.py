@@ -49,28 +49,19 @@ def filter_known_warnings() -> None:
 
     Nothing else is filtered.
     """
-    warnings.filterwarnings(
-        "ignore",
-        message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-        category=FutureWarning,
-    )
-    warnings.filterwarnings(
-        "ignore",
-        message=r"You defined a `validation_step` but have no `val_dataloader`",
-        category=PossibleUserWarning,
-    )
-    warnings.filterwarnings(
-        "ignore",
-        message=r"The number of training batches \(\d+\) is smaller than the logging interval",
-        category=PossibleUserWarning,
-    )
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Using ModelCheckpoint with manual optimization and every_n_train_steps",
-        category=UserWarning,
-    )
-    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty", category=UserWarning)
-    warnings.filterwarnings("ignore", message=r"The dirpath has changed from", category=UserWarning)
+    for message, category in _KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
+#: (message regex, category) of the notices above, in that order.
+_KNOWN_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
+    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning),
+    (r"You defined a `validation_step` but have no `val_dataloader`", PossibleUserWarning),
+    (r"The number of training batches \(\d+\) is smaller than the logging interval", PossibleUserWarning),
+    (r"Using ModelCheckpoint with manual optimization and every_n_train_steps", UserWarning),
+    (r"Checkpoint directory .* exists and is not empty", UserWarning),
+    (r"The dirpath has changed from", UserWarning),
+)
 
 
 _LINKED_OPTION = re.compile(r"^--model\.(init_args\.)?in_features(=|$)")

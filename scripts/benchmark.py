@@ -57,26 +57,35 @@ MODELS = ("linear", "polynomial", "logistic")
 # --- per-update cost -----------------------------------------------------------------------
 
 
+def raw_logistic(n: int, device: torch.device | None = None) -> float:
+    """The notes' logistic loop (SGD, BCE with logits, accuracy with a host sync) for ``n`` updates."""
+    x, y = (t.to(device) for t in notes_logistic_data())
+    w = torch.nn.Parameter(torch.randn(2, 1, device=device))
+    b = torch.nn.Parameter(torch.zeros(1, device=device))
+    optimizer = torch.optim.SGD([w, b], lr=1.0)
+    criterion = torch.nn.BCEWithLogitsLoss()
+    cuda = x.is_cuda
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(n):
+        y_pred = torch.mm(x, w) + b
+        loss = criterion(y_pred, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        _ = (y_pred.ge(0.0).float() == y).sum().item() / y.shape[0]  # the notes' accuracy, a host sync
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
 def raw_loop(model: str) -> Callable[[int], float]:
     """The notes' loop for ``model``; returns a function timing ``n`` updates."""
 
     def run(n: int) -> float:
         if model == "logistic":
-            x, y = notes_logistic_data()
-            w = torch.nn.Parameter(torch.randn(2, 1))
-            b = torch.nn.Parameter(torch.zeros(1))
-            optimizer = torch.optim.SGD([w, b], lr=1.0)
-            criterion = torch.nn.BCEWithLogitsLoss()
-            start = time.perf_counter()
-            for _ in range(n):
-                y_pred = torch.mm(x, w) + b
-                loss = criterion(y_pred, y)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                mask = y_pred.ge(0.0).float()
-                _ = (mask == y).sum().item() / y.shape[0]  # the notes' accuracy, a host sync
-            return time.perf_counter() - start
+            return raw_logistic(n)
         # linear / polynomial: the notes' hand-written update, timed through their own functions
         reference = notes_linear if model == "linear" else notes_polynomial
         start = time.perf_counter()
@@ -385,22 +394,7 @@ def cuda_section(repeats: int, workdir: Path) -> dict | None:
     device = torch.device("cuda")
 
     def raw(n: int) -> float:
-        x, y = (t.to(device) for t in notes_logistic_data())
-        w = torch.nn.Parameter(torch.randn(2, 1, device=device))
-        b = torch.nn.Parameter(torch.zeros(1, device=device))
-        optimizer = torch.optim.SGD([w, b], lr=1.0)
-        criterion = torch.nn.BCEWithLogitsLoss()
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(n):
-            y_pred = torch.mm(x, w) + b
-            loss = criterion(y_pred, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            _ = (y_pred.ge(0.0).float() == y).sum().item() / y.shape[0]
-        torch.cuda.synchronize()
-        return time.perf_counter() - start
+        return raw_logistic(n, device)
 
     variants = {
         "raw": raw,
