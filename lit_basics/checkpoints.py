@@ -20,7 +20,8 @@ from lit_basics.errors import UserError
 __all__ = ["ALLOWED_CLASS_PATHS", "check_checkpoint", "is_plain"]
 
 ALLOWED_CLASS_PATHS = frozenset(
-    f"lit_basics.models.{name}" for name in ("LinearRegression", "PolynomialRegression", "LogisticRegression")
+    f"lit_basics.models.{name}"
+    for name in ("LinearRegression", "PolynomialRegression", "LogisticRegression", "SoftmaxRegression")
 )
 
 

@@ -1,32 +1,369 @@
-"""The best answers gradient descent is walking towards, computed directly in float64.
+"""The exact optimum gradient descent is walking towards, computed directly in float64.
 
-- Least squares (linear and polynomial regression): ``torch.linalg.lstsq`` on ``[features, 1]``.
-- Logistic regression: the unregularised maximum-likelihood fit by Newton's method (IRLS).
+Every family minimises one training objective over ``(w, b)``::
 
-Used to log how far a fit still is from the optimum (``train/loss_gap``).
+    data loss(features(x) @ w + b, y)  +  l2 / 2 · ‖w‖²  +  l1 · ‖w‖₁        (b is not penalised)
+
+with the data loss the mean squared error (linear, polynomial), the mean binary cross-entropy of
+the logits (logistic) or the mean cross-entropy of the softmax (softmax). :class:`Objective` holds
+that function with its gradient and Hessian; :func:`optimum` minimises it:
+
+- squared error, ``l1 = 0``: least squares in closed form (``torch.linalg.lstsq`` on the design,
+  ridge as an augmented least-squares problem), which copes with ill-conditioned designs;
+- logistic and softmax, ``l1 = 0``: Newton's method with a backtracking line search;
+- ``l1 > 0``: accelerated proximal gradient (FISTA) to find which weights are zero, then Newton on
+  the weights that are not, adding and removing weights until the optimality conditions hold
+  (the "feature-sign" active-set method): the result is exact to float64 rounding.
+
+Used for ``train/loss_gap`` and by :mod:`lit_basics.diagnostics`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
-__all__ = ["Optimum", "least_squares_optimum", "logistic_optimum", "mean_bce_with_logits", "mean_squared_error"]
+__all__ = [
+    "DataLoss",
+    "Objective",
+    "Optimum",
+    "least_squares_optimum",
+    "logistic_optimum",
+    "mean_bce_with_logits",
+    "mean_squared_error",
+    "optimum",
+]
+
+DataLoss = Literal["squared_error", "logistic", "softmax"]
 
 
 @dataclass(frozen=True)
 class Optimum:
-    """Optimal weights ``w`` (shape ``(K, 1)``), bias ``b`` (shape ``(1,)``) and the loss there."""
+    """Optimal weights ``w`` (``(K, C)``; ``C = 1`` but for softmax), bias ``b`` (``(C,)``) and
+    the value of the training objective there (float64)."""
 
     w: torch.Tensor
     b: torch.Tensor
     loss: float
 
 
-def _design(features: torch.Tensor) -> torch.Tensor:
-    features = features.to(torch.float64)
-    return torch.cat([features, torch.ones(features.shape[0], 1, dtype=torch.float64, device=features.device)], dim=1)
+class Objective:
+    """The training objective of a family on fixed data, as a function of ``θ = [w; b]``.
+
+    ``θ`` is the flat float64 vector of the ``(K + 1, C)`` matrix whose first ``K`` rows are ``w``
+    and whose last row is ``b``.
+
+    Args:
+        data_loss: ``"squared_error"``, ``"logistic"`` (0/1 targets) or ``"softmax"`` (class labels).
+        features: ``(N, K)``, what multiplies ``w``.
+        y: ``(N, 1)`` targets (real values, 0/1, or class labels ``0..C-1``).
+        l2: weight of ``½‖w‖²`` (>= 0).
+        l1: weight of ``‖w‖₁`` (>= 0).
+        num_classes: ``C`` for softmax (1 otherwise).
+    """
+
+    def __init__(
+        self,
+        data_loss: DataLoss,
+        features: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        num_classes: int = 1,
+    ) -> None:
+        features = features.detach().to(torch.float64)
+        self.data_loss = data_loss
+        self.n, self.k = features.shape
+        self.c = num_classes if data_loss == "softmax" else 1
+        self.design = torch.cat([features, torch.ones(self.n, 1, dtype=torch.float64, device=features.device)], dim=1)
+        target = y.detach().to(features.device).reshape(-1)
+        self.labels = target.to(torch.int64) if data_loss == "softmax" else None
+        self.y = target.to(torch.float64).reshape(-1, 1)
+        self.l2, self.l1 = float(l2), float(l1)
+        size = (self.k + 1) * self.c
+        self.size = size
+        #: Positions of the weights ``w`` in ``θ`` (the bias row is not penalised).
+        self.weight_mask = torch.zeros(size, dtype=torch.bool)
+        self.weight_mask[: self.k * self.c] = True
+
+    # --- θ <-> (w, b) ------------------------------------------------------------------------
+    def split(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(w, b)`` of shapes ``(K, C)`` and ``(C,)`` from ``θ``."""
+        matrix = theta.reshape(self.k + 1, self.c)
+        return matrix[:-1], matrix[-1]
+
+    def join(self, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """``θ`` from ``w`` (``(K, C)`` or ``(K,)``) and ``b`` (``(C,)``)."""
+        w64 = w.detach().to("cpu", torch.float64).reshape(self.k, self.c)
+        b64 = b.detach().to("cpu", torch.float64).reshape(1, self.c)
+        return torch.cat([w64, b64]).reshape(-1)
+
+    def _logits(self, theta: torch.Tensor) -> torch.Tensor:
+        return self.design @ theta.to(self.design.device).reshape(self.k + 1, self.c)
+
+    # --- the function and its derivatives ------------------------------------------------------
+    def data_value(self, theta: torch.Tensor) -> float:
+        """The data loss alone."""
+        z = self._logits(theta)
+        if self.data_loss == "squared_error":
+            return float((z - self.y).pow(2).mean())
+        if self.data_loss == "logistic":
+            return float(F.binary_cross_entropy_with_logits(z, self.y))
+        assert self.labels is not None
+        return float(F.cross_entropy(z, self.labels))
+
+    def smooth_value(self, theta: torch.Tensor) -> float:
+        """Data loss + ``l2/2 ‖w‖²``."""
+        w = theta[self.weight_mask]
+        return self.data_value(theta) + 0.5 * self.l2 * float(w @ w)
+
+    def value(self, theta: torch.Tensor) -> float:
+        """The whole objective: data loss + ``l2/2 ‖w‖²`` + ``l1 ‖w‖₁``."""
+        return self.smooth_value(theta) + self.l1 * float(theta[self.weight_mask].abs().sum())
+
+    def values(self, thetas: torch.Tensor) -> torch.Tensor:
+        """:meth:`value` at many points at once: ``thetas`` ``(P, size)`` -> ``(P,)``, float64
+        (one output per sample: ``C = 1``)."""
+        if self.c != 1:
+            raise ValueError("values() evaluates one-output objectives only")
+        thetas = thetas.to(device=self.design.device, dtype=torch.float64)
+        z = self.design @ thetas.T  # (N, P)
+        if self.data_loss == "squared_error":
+            data = (z - self.y).pow(2).mean(dim=0)
+        else:
+            data = F.binary_cross_entropy_with_logits(z, self.y.expand_as(z), reduction="none").mean(dim=0)
+        w = thetas[:, self.weight_mask.to(thetas.device)]
+        return (data + 0.5 * self.l2 * w.pow(2).sum(dim=1) + self.l1 * w.abs().sum(dim=1)).cpu()
+
+    def _residual(self, theta: torch.Tensor) -> torch.Tensor:
+        """``∂(data loss)/∂logits · N``: ``(N, C)``."""
+        z = self._logits(theta)
+        if self.data_loss == "squared_error":
+            return 2.0 * (z - self.y)
+        if self.data_loss == "logistic":
+            return torch.sigmoid(z) - self.y
+        assert self.labels is not None
+        return torch.softmax(z, dim=1) - F.one_hot(self.labels, self.c).to(torch.float64)
+
+    def gradient(self, theta: torch.Tensor) -> torch.Tensor:
+        """Gradient of the smooth part (data loss + ``l2/2 ‖w‖²``), flat, on the CPU."""
+        grad = (self.design.T @ self._residual(theta) / self.n).reshape(-1).cpu()
+        return grad + self.l2 * theta * self.weight_mask
+
+    def hessian(self, theta: torch.Tensor) -> torch.Tensor:
+        """Hessian of the smooth part, ``(size, size)``, on the CPU."""
+        d, n, c = self.design, self.n, self.c
+        if self.data_loss == "squared_error":
+            h = 2.0 * (d.T @ d) / n
+        elif self.data_loss == "logistic":
+            p = torch.sigmoid(self._logits(theta))
+            h = d.T @ (d * (p * (1 - p))) / n
+        else:
+            p = torch.softmax(self._logits(theta), dim=1)
+            blocks = torch.empty(self.k + 1, c, self.k + 1, c, dtype=torch.float64, device=d.device)
+            for i in range(c):
+                for j in range(c):
+                    weight = p[:, i] * ((1.0 if i == j else 0.0) - p[:, j])
+                    blocks[:, i, :, j] = d.T @ (d * weight.unsqueeze(1)) / n
+            h = blocks.reshape(self.size, self.size)
+        h = h.cpu()
+        return h + torch.diag(self.l2 * self.weight_mask.to(torch.float64))
+
+    def curvature_bound(self) -> float:
+        """An upper bound of the Hessian's largest eigenvalue, anywhere (a step size ``1/L``)."""
+        gram = float(torch.linalg.eigvalsh((self.design.T @ self.design / self.n).cpu())[-1])
+        scale = {"squared_error": 2.0, "logistic": 0.25, "softmax": 0.5}[self.data_loss]
+        return scale * gram + self.l2
+
+
+class NoOptimumError(ValueError):
+    """The objective has no finite minimiser (e.g. separable classes without a penalty)."""
+
+
+def _solve(matrix: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    # gelsd (SVD) copes with singular systems, e.g. softmax, whose loss does not change when the
+    # same number is added to every class's logit: the minimum-norm Newton step ignores that direction.
+    return torch.linalg.lstsq(matrix, rhs.unsqueeze(1), driver="gelsd").solution.squeeze(1)
+
+
+def _newton(
+    objective: Objective, theta: torch.Tensor, free: torch.Tensor, linear: torch.Tensor, *, max_iter: int = 100
+) -> torch.Tensor:
+    """Minimise ``smooth_value(θ) + linear · θ`` over the entries ``free`` (the others stay as they are)."""
+
+    def value(t: torch.Tensor) -> float:
+        return objective.smooth_value(t) + float(linear @ t)
+
+    theta = theta.clone()
+    current = value(theta)
+    for _ in range(max_iter):
+        gradient = (objective.gradient(theta) + linear)[free]
+        hessian = objective.hessian(theta)[free][:, free]
+        step = _solve(hessian, -gradient)
+        slope = float(gradient @ step)  # -(Newton decrement)²: twice what a full step would gain
+        if -slope <= 1e-20 * max(1.0, abs(current)):  # below float64's resolution of the value
+            return theta
+        scale = 1.0
+        while True:
+            candidate = theta.clone()
+            candidate[free] += scale * step
+            candidate_value = value(candidate)
+            if candidate_value <= current + 1e-4 * scale * slope:
+                break
+            scale /= 2
+            if scale < 1e-12:  # no decrease left within float64 rounding: converged
+                return theta
+        if candidate_value >= current:  # an accepted step that gains nothing: converged
+            return theta
+        theta, current = candidate, candidate_value
+        if not math.isfinite(current) or float(theta.abs().max()) > 1e8:
+            break
+    raise NoOptimumError(
+        f"no finite optimum: Newton's method did not converge in {max_iter} steps "
+        "(separable classes? a small l2 penalty makes the optimum finite)"
+    )
+
+
+def _fista(objective: Objective, iterations: int) -> torch.Tensor:
+    """Accelerated proximal gradient on the whole objective, from zero (with restarts)."""
+    step = 1.0 / objective.curvature_bound()
+    mask = objective.weight_mask
+    theta = torch.zeros(objective.size, dtype=torch.float64)
+    z, t, best = theta.clone(), 1.0, objective.value(theta)
+    threshold = objective.l1 * step
+    for _ in range(iterations):
+        new = z - step * objective.gradient(z)
+        new[mask] = torch.sign(new[mask]) * (new[mask].abs() - threshold).clamp_min(0.0)
+        new_value = objective.value(new)
+        if new_value > best:  # restart the momentum (O'Donoghue & Candès)
+            z, t = theta.clone(), 1.0
+            continue
+        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        z = new + ((t - 1) / t_next) * (new - theta)
+        if best - new_value <= 1e-15 * max(1.0, abs(best)):
+            return new
+        theta, t, best = new, t_next, new_value
+    return theta
+
+
+def _l1_optimum(objective: Objective) -> torch.Tensor:
+    """Feature-sign active-set method: exact minimiser of the objective with ``l1 > 0``."""
+    mask = objective.weight_mask
+    weights = mask.nonzero().flatten().tolist()
+    theta = _fista(objective, 3000)
+    scale = float(theta[mask].abs().max()) if bool(mask.any()) else 0.0
+    signs = {j: float(torch.sign(theta[j])) for j in weights if abs(float(theta[j])) > 1e-9 * max(scale, 1e-300)}
+    theta[mask] = 0.0
+    for j, s in signs.items():
+        theta[j] = s * 1e-12  # a point with the active set's signs (values are re-solved below)
+    for _ in range(4 * len(weights) + 20):
+        free = ~mask
+        linear = torch.zeros_like(theta)
+        for j, s in signs.items():
+            free[j] = True
+            linear[j] = objective.l1 * s
+        new = _newton(objective, theta, free, linear)
+        # Signs must hold: walk from theta towards new until the first weight reaches zero.
+        crossing = [(float(theta[j]) / float(theta[j] - new[j]), j) for j, s in signs.items() if float(new[j]) * s <= 0]
+        if crossing:
+            fraction, first = min(crossing)
+            theta = theta + max(0.0, min(1.0, fraction)) * (new - theta)
+            for _, j in crossing:
+                if float(theta[j]) * signs[j] <= 1e-300 or j == first:
+                    theta[j] = 0.0
+                    del signs[j]
+            continue
+        theta = new
+        gradient = objective.gradient(theta)
+        violations = [
+            (abs(float(gradient[j])), j)
+            for j in weights
+            if j not in signs and abs(float(gradient[j])) > objective.l1 * (1 + 1e-10) + 1e-14
+        ]
+        if not violations:
+            return theta
+        _, j = max(violations)
+        signs[j] = -float(torch.sign(gradient[j]))
+        theta[j] = signs[j] * 1e-12
+    raise RuntimeError("l1 optimum: the active-set method did not settle (please report this data)")
+
+
+def _check_attained(objective: Objective, theta: torch.Tensor) -> None:
+    """Refuse a classification "optimum" that Newton only approached at infinity.
+
+    Without a penalty, separable classes have no minimiser: the loss falls towards 0 (or, for
+    classes separable from the rest, towards a floor) as ``‖w‖`` grows, and the Hessian becomes
+    singular along that direction. Softmax is flat, by construction, along adding one number to
+    every class's weight for the same feature (``K + 1`` directions): only further flat
+    directions count.
+    """
+    if objective.data_value(theta) < 1e-8:
+        raise NoOptimumError("no finite optimum: the classes are separable (a small l2 penalty makes it finite)")
+    eigenvalues = torch.linalg.eigvalsh(objective.hessian(theta))
+    flat = int((eigenvalues <= 1e-9 * float(eigenvalues[-1])).sum())
+    if flat > (objective.k + 1 if objective.data_loss == "softmax" else 0):
+        raise NoOptimumError(
+            "no finite optimum: some classes are separable, or features collinear (a small l2 penalty makes it finite)"
+        )
+
+
+def optimum(objective: Objective) -> Optimum:
+    """The minimiser of ``objective`` and its value, in float64.
+
+    Raises:
+        ValueError: the objective has no finite minimiser (separable classes with ``l2 = 0``).
+    """
+    if objective.l1 > 0:
+        theta = _l1_optimum(objective)
+    elif objective.data_loss == "squared_error":
+        design, target = objective.design.cpu(), objective.y.cpu()
+        if objective.l2 > 0:
+            # mean((Dθ - y)²) + l2/2 ‖w‖²  =  ‖[D; √(N l2 / 2) I_w] θ - [y; 0]‖² / N
+            rows = math.sqrt(objective.n * objective.l2 / 2) * torch.eye(objective.k + 1, dtype=torch.float64)[:-1]
+            design = torch.cat([design, rows])
+            target = torch.cat([target, torch.zeros(objective.k, 1, dtype=torch.float64)])
+        # The gelsd driver (SVD) copes with ill-conditioned designs such as [x, x^2, x^3].
+        theta = torch.linalg.lstsq(design, target, driver="gelsd").solution.reshape(-1)
+    else:
+        theta = _newton(
+            objective,
+            torch.zeros(objective.size, dtype=torch.float64),
+            torch.ones(objective.size, dtype=torch.bool),
+            torch.zeros(objective.size, dtype=torch.float64),
+        )
+        if objective.l2 == 0:
+            _check_attained(objective, theta)
+    w, b = objective.split(theta)
+    return Optimum(w.clone(), b.clone(), objective.value(theta))
+
+
+# --- the notes' unpenalised problems, by name ---------------------------------------------------
+
+
+def least_squares_optimum(features: torch.Tensor, y: torch.Tensor) -> Optimum:
+    """Minimise ``mean((features @ w + b - y)^2)`` exactly.
+
+    Example:
+        >>> x = torch.tensor([[0.0], [1.0], [2.0]])
+        >>> opt = least_squares_optimum(x, 2 * x + 1)
+        >>> [round(v, 6) for v in opt.w.flatten().tolist()], round(opt.b.item(), 6), round(opt.loss, 12)
+        ([2.0], 1.0, 0.0)
+    """
+    return optimum(Objective("squared_error", features, y))
+
+
+def logistic_optimum(features: torch.Tensor, y: torch.Tensor) -> Optimum:
+    """The maximum-likelihood logistic regression (Newton's method).
+
+    Raises:
+        ValueError: no finite optimum (separable classes).
+    """
+    return optimum(Objective("logistic", features, y))
 
 
 def mean_squared_error(features: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> float:
@@ -38,70 +375,4 @@ def mean_squared_error(features: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
 def mean_bce_with_logits(features: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> float:
     """Mean binary cross-entropy of the logits ``features @ w + b`` against 0/1 ``y``, in float64."""
     logits = features.double() @ w.double() + b.double()
-    return float(torch.nn.functional.binary_cross_entropy_with_logits(logits, y.double()))
-
-
-def least_squares_optimum(features: torch.Tensor, y: torch.Tensor) -> Optimum:
-    """Minimise ``mean((features @ w + b - y)^2)`` exactly (``torch.linalg.lstsq``, float64).
-
-    Args:
-        features: ``(N, K)``.
-        y: ``(N, 1)``.
-
-    Example:
-        >>> x = torch.tensor([[0.0], [1.0], [2.0]])
-        >>> opt = least_squares_optimum(x, 2 * x + 1)
-        >>> [round(v, 6) for v in opt.w.flatten().tolist()], round(opt.b.item(), 6), round(opt.loss, 12)
-        ([2.0], 1.0, 0.0)
-    """
-    design = _design(features)
-    # The gelsd driver (SVD) is the one that copes with ill-conditioned designs such as
-    # [x, x^2, x^3]; it is CPU-only, so the solve runs on the CPU.
-    solution = torch.linalg.lstsq(design.cpu(), y.double().cpu(), driver="gelsd").solution.to(design.device)
-    w, b = solution[:-1], solution[-1]
-    return Optimum(w, b, mean_squared_error(features, y, w, b))
-
-
-def logistic_optimum(features: torch.Tensor, y: torch.Tensor, *, max_iter: int = 100, tol: float = 1e-12) -> Optimum:
-    """Minimise the mean binary cross-entropy of ``sigmoid(features @ w + b)`` by Newton's method.
-
-    IRLS: ``θ ← θ + (Xᵀ S X)⁻¹ Xᵀ (y - p)`` with ``S = diag(p (1 - p))``, in float64, from zero,
-    halving the step when the loss would rise. Converges quadratically when the classes overlap;
-    on separable data the optimum is at infinity and this raises.
-
-    Args:
-        features: ``(N, K)``.
-        y: ``(N, 1)`` of 0/1.
-        max_iter: Newton steps allowed.
-        tol: stop when the step's largest component is below this.
-
-    Raises:
-        ValueError: no finite optimum (separable data) or no convergence in ``max_iter`` steps.
-    """
-    design = _design(features)
-    target = y.double()
-    theta = torch.zeros(design.shape[1], 1, dtype=torch.float64, device=design.device)
-
-    def loss_at(t: torch.Tensor) -> float:
-        return float(torch.nn.functional.binary_cross_entropy_with_logits(design @ t, target))
-
-    loss = loss_at(theta)
-    for _ in range(max_iter):
-        p = torch.sigmoid(design @ theta)
-        gradient = design.T @ (target - p)
-        hessian = design.T @ (design * (p * (1 - p)))
-        try:
-            step = torch.linalg.solve(hessian, gradient)
-        except RuntimeError:
-            raise ValueError("logistic optimum: singular Hessian (the classes are separable?)") from None
-        scale = 1.0
-        while True:
-            candidate = theta + scale * step
-            candidate_loss = loss_at(candidate)
-            if candidate_loss <= loss or scale < 1e-10:
-                break
-            scale /= 2
-        theta, loss = candidate, candidate_loss
-        if float((scale * step).abs().max()) < tol:
-            return Optimum(theta[:-1], theta[-1], loss)
-    raise ValueError(f"logistic optimum: no convergence in {max_iter} Newton steps (separable data?)")
+    return float(F.binary_cross_entropy_with_logits(logits, y.double()))
