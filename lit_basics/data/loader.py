@@ -13,10 +13,23 @@ the data itself (``rank``, ``world_size``), each rank taking a disjoint contiguo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import torch
 
-__all__ = ["ResidentBatches", "ShuffleOrder"]
+__all__ = ["FullBatch", "ResidentBatches", "ShuffleOrder"]
+
+
+class FullBatch(NamedTuple):
+    """A batch that is the whole training data (this process's shard of it) in a fixed order.
+
+    Every pass over the data serves the same ``FullBatch``: the manual twin may take several
+    updates on it within one Lightning step (``updates_per_step``); on any other batch it takes one.
+    Unpacks like a tuple: ``x, y = batch``.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
 
 
 class ShuffleOrder:
@@ -113,8 +126,17 @@ class ResidentBatches:
     def __len__(self) -> int:
         return self._batches_per_pass() * self.passes
 
+    @property
+    def full_batch(self) -> bool:
+        """Every batch is the whole shard in a fixed order (see :class:`FullBatch`)."""
+        return self.order is None and self._batches_per_pass() == 1
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x, y, n = self.x, self.y, self.num_samples
+        if self.full_batch:
+            for _ in range(self.passes):
+                yield FullBatch(x, y)
+            return
         size = self.batch_size or n
         per_pass = self._batches_per_pass()
         position = self.progress() if self.progress is not None else self._next_batch

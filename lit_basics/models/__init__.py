@@ -1,8 +1,19 @@
-"""The notes' three regressions as LightningModules."""
+"""The notes' three regressions, and softmax regression, as LightningModules."""
 
-from lit_basics.models.base import GradientDescentModule, StepCounter
+from lit_basics.models.base import GradientDescentModule
 from lit_basics.models.linear import LinearRegression
 from lit_basics.models.logistic import LogisticRegression
 from lit_basics.models.polynomial import PolynomialRegression
+from lit_basics.models.sgd import NotesSGD
+from lit_basics.models.softmax import SoftmaxRegression
+from lit_basics.models.step_counter import StepCounter
 
-__all__ = ["GradientDescentModule", "LinearRegression", "LogisticRegression", "PolynomialRegression", "StepCounter"]
+__all__ = [
+    "GradientDescentModule",
+    "LinearRegression",
+    "LogisticRegression",
+    "NotesSGD",
+    "PolynomialRegression",
+    "SoftmaxRegression",
+    "StepCounter",
+]

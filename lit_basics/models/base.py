@@ -1,160 +1,100 @@
-"""The shared base of the three model families: parameters ``w`` and ``b``, both optimizations,
-per-update logging, validation/test/predict.
+"""The shared base of the model families: the training objective, both twins' ``training_step``,
+evaluation and prediction.
 
-A family defines only ``features`` (what multiplies ``w``), ``loss`` and its defaults. The
-automatic and the manual twin are the same class with ``optimization="automatic"`` or
-``"manual"``; they differ only in ``training_step``.
+A family file defines the notes' model: its parameters ``w`` and ``b``, ``forward`` and the data
+loss. This base adds what every family shares: the optional penalties, the automatic twin (Lightning
+calls backward and the optimizer) and the manual twin (the notes' loop, written out), per-update
+metrics for the callbacks that watch training, and the DDP weighting that makes several processes
+compute the full-batch gradient. Watching (logging, divergence stop, figures) lives in
+:mod:`lit_basics.callbacks`; a model trains with the notes' numbers without any of them.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import Any, ClassVar, Literal
 
 import lightning.pytorch as pl
 import torch
-from torch import nn
 from torchmetrics import MeanMetric
 from typing_extensions import Self, override
 
-from lit_basics.errors import DivergenceError
-from lit_basics.models.trace import Reduction, UpdateTrace, write_rows
-from lit_basics.reference import Optimum, least_squares_optimum
+from lit_basics.checkpoints import ALLOWED_CLASS_PATHS, check_checkpoint, is_plain
+from lit_basics.data.loader import FullBatch
+from lit_basics.errors import ArgumentError
+from lit_basics.models.sgd import NotesSGD
+from lit_basics.reference import DataLoss, Objective, Optimum, optimum
+from lit_basics.validation import check_choice, check_nonnegative_float, check_positive_float, check_positive_int
 
-__all__ = [
-    "GradientDescentModule",
-    "StepCounter",
-    "check_choice",
-    "check_positive_int",
-    "logging_interval",
-    "run_directory",
-]
+__all__ = ["Batch", "GradientDescentModule", "MetricKind", "Optimization"]
 
 Optimization = Literal["automatic", "manual"]
 Batch = tuple[torch.Tensor, torch.Tensor]
-
-
-def check_positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an int >= 1, else raise ``ValueError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` naming ``name``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return str(value)
-
-
-def run_directory(trainer: pl.Trainer) -> str | None:
-    """The logger's run directory, read without a collective.
-
-    ``trainer.log_dir`` broadcasts from rank 0 under DDP: called on one rank only, it deadlocks.
-    """
-    logger = trainer.logger
-    log_dir = getattr(logger, "log_dir", None) if logger is not None else None
-    return str(log_dir) if log_dir is not None else None
-
-
-def logging_interval(trainer: pl.Trainer) -> int:
-    """The trainer's ``log_every_n_steps`` (set by Lightning at construction; untyped there)."""
-    return max(1, int(getattr(trainer, "log_every_n_steps", 50)))
-
-
-class StepCounter(torch.optim.Optimizer):
-    """An optimizer whose ``step`` changes nothing: the manual twin's bookkeeping.
-
-    The manual twin updates the parameters by hand in ``training_step``. Lightning counts
-    ``global_step`` (and so ``max_steps``, checkpoint cadence, logging steps) only for steps taken
-    through ``self.optimizers()``; calling this optimizer's ``step`` after the hand update records the
-    update without touching the parameters again.
-    """
-
-    def __init__(self, params: Any, lr: float) -> None:
-        super().__init__(params, {"lr": lr})
-
-    @override
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        return closure() if closure is not None else None
+#: How a per-update metric combines over samples: ``"mean"`` is a batch mean (a loss), ``"count"``
+#: a batch total (correct predictions). Either way it is logged as a mean over all samples.
+MetricKind = Literal["mean", "count"]
 
 
 class GradientDescentModule(pl.LightningModule):
-    """``ŷ = features(x) @ w + b`` trained by gradient descent on the full batch (by default).
+    """A model ``ŷ = f(x; w, b)`` trained by (full-batch) gradient descent on
 
-    Shapes: ``x`` is ``(N, in_features)``, ``features(x)`` is ``(N, K)``, ``w`` is ``(K, 1)``, ``b`` is
-    ``(1,)``, ``ŷ`` (or the logits) is ``(N, 1)``.
+        ``objective = data loss(ŷ, y) + l2/2 · ‖w‖² + l1 · ‖w‖₁``
 
-    ``w`` is drawn with ``torch.randn(K, 1)`` from the global RNG and ``b`` is zeros, exactly as the
-    notes do; nothing else in construction draws random numbers, so ``torch.manual_seed(2017)``
-    followed by construction gives the notes' initial weights.
+    The bias ``b`` is not penalised. ``l2`` is torch's ``weight_decay`` of SGD on ``w`` (the
+    gradient gains ``l2 · w``) and sklearn's ``1 / (C · N)`` for its ``C``-weighted sum of losses;
+    with ``l1 = l2 = 0`` (the defaults) the objective is the notes' loss, computed by the same
+    operations.
 
     Args:
-        num_weights: ``K``, the number of weights.
         lr: learning rate, finite and > 0.
         optimization: ``"automatic"`` (Lightning calls backward and the optimizer) or ``"manual"``
-            (``training_step`` does the notes' update by hand: ``p -= lr * p.grad``).
+            (the notes' loop in ``training_step``: zero the grads, backward, ``p -= lr * p.grad``).
         optimizer: name of a ``torch.optim`` optimizer for the automatic twin (default ``"SGD"``,
-            the notes' plain gradient descent). The manual twin is plain gradient descent by
-            definition and accepts only ``"SGD"``.
+            the notes' gradient descent). The manual twin is gradient descent by definition.
         optimizer_kwargs: further keyword arguments of that optimizer (plain values), e.g.
-            ``{"momentum": 0.9}``.
+            ``{"momentum": 0.9}``; checked against the optimizer when the model is built.
+        l2: weight of ``½‖w‖²``, finite and >= 0.
+        l1: weight of ``‖w‖₁``, finite and >= 0 (its gradient is ``l1 · sign(w)``).
+        updates_per_step: manual twin only: the full-batch updates taken in one Lightning step
+            (never past ``max_steps``). The whole loop of the notes then runs inside a few steps,
+            each update still counted by Lightning. A mini-batch or a shuffled batch gets one
+            update; the automatic twin always takes one (Lightning steps its optimizer).
     """
 
-    #: Names of the per-update training metrics, in the order ``_train_metrics`` returns them.
-    train_metric_names: tuple[str, ...] = ("loss",)
-    #: How each combines over samples: ``"mean"`` (a batch mean) or ``"sum"`` (a batch count).
-    train_metric_reductions: tuple[Reduction, ...] = ("mean",)
+    #: The data loss, for the exact optimum (:mod:`lit_basics.reference`).
+    data_loss: ClassVar[DataLoss] = "squared_error"
+    #: The per-update metrics :meth:`update_metrics` returns, and how each combines over samples.
+    update_metric_kinds: ClassVar[dict[str, MetricKind]] = {"loss": "mean"}
+
+    w: torch.nn.Parameter
+    b: torch.nn.Parameter
 
     def __init__(
         self,
         *,
-        num_weights: int,
         lr: float,
         optimization: Optimization,
         optimizer: str,
         optimizer_kwargs: dict[str, Any] | None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        updates_per_step: int = 1,
     ) -> None:
         super().__init__()
-        # The family's own constructor arguments (its frame, one up), which are plain values.
-        # LightningCLI adds `_instantiator`, an import path that load_from_checkpoint would import
-        # and call: dropped, so a checkpoint names no function to run. (`_class_path`, the
-        # model's class name, stays: `lit-basics ... --ckpt_path` reads it back.)
-        caller = inspect.currentframe()
-        self.save_hyperparameters(frame=caller.f_back if caller is not None else None)
-        self.hparams.pop("_instantiator", None)
-        # Validate before drawing w: a rejected configuration must not consume random numbers.
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-        check_choice("optimization", optimization, ("automatic", "manual"))
-        optimizer_kwargs = dict(optimizer_kwargs or {})
-        optimizer_class = getattr(torch.optim, str(optimizer), None)
-        if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)):
-            raise ValueError(f"optimizer must name a torch.optim optimizer such as 'SGD' or 'Adam', got {optimizer!r}")
-        if optimization == "manual" and (optimizer != "SGD" or optimizer_kwargs):
-            raise ValueError(
-                f"optimizer={optimizer!r} with optimizer_kwargs={optimizer_kwargs}: the manual twin does plain "
-                "gradient descent by hand (p -= lr * p.grad); use optimization='automatic' for other optimizers"
-            )
-        self.lr = float(lr)
-        self.optimization = optimization
+        # Everything is checked before a family draws w: a rejected model consumes no random numbers.
+        self.lr = check_positive_float("lr", lr)
+        self.l2 = check_nonnegative_float("l2", l2)
+        self.l1 = check_nonnegative_float("l1", l1)
+        self.updates_per_step = check_positive_int("updates_per_step", updates_per_step)
+        self.optimization = check_choice("optimization", optimization, ("automatic", "manual"))
         self.automatic_optimization = optimization == "automatic"
-        self._optimizer_class: Any = optimizer_class
-        self._optimizer_kwargs = optimizer_kwargs
-        self.w = nn.Parameter(torch.randn(num_weights, 1))
-        self.b = nn.Parameter(torch.zeros(1))
+        self.optimizer_class, self.optimizer_kwargs = _checked_optimizer(
+            optimizer, optimizer_kwargs, self.lr, optimization
+        )
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
-        self._trace: UpdateTrace | None = None
-        self._check_each_update = False
-        self._world_size = 1
-        #: The optimal training loss; when set (see ``NotesInspector``), each update's
-        #: ``train/loss_gap = train/loss - optimal_loss`` is logged too.
-        self.optimal_loss: float | None = None
+        self._epoch_start = 0  # global_step when the current epoch began
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -168,197 +108,167 @@ class GradientDescentModule(pl.LightningModule):
     ) -> Self:
         """``LightningModule.load_from_checkpoint``, after :func:`~lit_basics.checkpoints.check_checkpoint`
         has refused anything that could run code, and with ``weights_only=True``."""
-        from lit_basics.checkpoints import check_checkpoint
-
         check_checkpoint(checkpoint_path)
         if not weights_only:
-            raise ValueError("weights_only must be True: lit_basics checkpoints hold plain values only")
+            raise ArgumentError("weights_only", "must be True: lit_basics checkpoints hold plain values only")
         return super().load_from_checkpoint(
             checkpoint_path, map_location, hparams_file, strict, weights_only=True, **kwargs
         )
 
-    # --- what a family defines -------------------------------------------------------------
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The inputs that multiply ``w``: ``(N, in_features) -> (N, K)``. Default: ``x`` itself."""
-        return x
+    @override
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The class, by its public name, so that `lit-basics test/predict --ckpt_path` rebuilds the
+        # model the weights belong to (LightningCLI reads `_class_path`; check_checkpoint allows
+        # only lit_basics' own models there).
+        name = type(self).__name__
+        if f"lit_basics.models.{name}" in ALLOWED_CLASS_PATHS and "hyper_parameters" in checkpoint:
+            checkpoint["hyper_parameters"]["_class_path"] = f"lit_basics.models.{name}"
 
+    # --- the maths a family defines ---------------------------------------------------------
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The scalar loss of ``output = forward(x)`` against the target ``y``, both ``(N, 1)``."""
+        """The data loss of ``output = forward(x)`` against the targets ``y`` (a scalar)."""
         raise NotImplementedError
 
-    def _train_metrics(self, output: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        """Per-update metrics as 0-d tensors, in the order of ``train_metric_names``, each a batch
-        mean or a batch total as ``train_metric_reductions`` says."""
-        return [loss]
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """What multiplies ``w``: ``(N, in_features) -> (N, K)``. Default: ``x`` itself."""
+        return x
 
-    def _eval_update(self, stage: str, output: torch.Tensor, y: torch.Tensor) -> None:
-        """Update a family's own evaluation metrics (e.g. accuracy); default: none."""
+    def update_metrics(self, output: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One update's metrics as 0-d tensors, named as in :attr:`update_metric_kinds`.
 
-    def _eval_log(self, stage: str) -> None:
-        """Log a family's own evaluation metrics at epoch end; default: none."""
+        ``loss`` is the objective the update was computed from (the parameters before it).
+        """
+        return {"loss": loss.detach()}
 
-    # --- the model ------------------------------------------------------------------------
-    @override
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``features(x) @ w + b``: ``(N, in_features) -> (N, 1)``."""
-        # mm, then add b: the notes' own order of operations (torch.mm(x, w) + b).
-        return self.features(x) @ self.w + self.b
+    # --- the objective ----------------------------------------------------------------------
+    def penalty(self) -> torch.Tensor:
+        """``l2/2 · ‖w‖² + l1 · ‖w‖₁`` (zero when both weights are)."""
+        penalty = torch.zeros((), device=self.w.device, dtype=self.w.dtype)
+        if self.l2:
+            penalty = penalty + 0.5 * self.l2 * self.w.pow(2).sum()
+        if self.l1:
+            penalty = penalty + self.l1 * self.w.abs().sum()
+        return penalty
+
+    def objective(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The training objective: the data loss plus the penalties (exactly the data loss when
+        ``l1 = l2 = 0``, so the notes' numbers are unchanged)."""
+        loss = self.loss(output, y)
+        if self.l2 or self.l1:
+            loss = loss + self.penalty()
+        return loss
+
+    def reference_objective(self, x: torch.Tensor, y: torch.Tensor) -> Objective:
+        """This model's training objective on ``(x, y)`` in float64 (:class:`~lit_basics.reference.Objective`)."""
+        with torch.no_grad():
+            features = self.features(x)
+        return Objective(self.data_loss, features, y, l2=self.l2, l1=self.l1, num_classes=int(self.b.numel()))
 
     def optimum(self, x: torch.Tensor, y: torch.Tensor) -> Optimum:
-        """The best ``w``, ``b`` for this family on ``(x, y)`` and the loss there (float64).
+        """The ``w``, ``b`` that minimise the training objective on ``(x, y)``, and its value (float64).
 
-        Regressions: least squares on ``features(x)``.
+        Raises:
+            ValueError: there is no finite optimum (e.g. separable classes and ``l2 = 0``).
         """
-        with torch.no_grad():
-            return least_squares_optimum(self.features(x), y)
+        return optimum(self.reference_objective(x, y))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Predictions for ``x`` (no gradients); regressions return ``{"y_hat": (N, 1)}``."""
         return {"y_hat": self(x)}
 
-    # --- training -------------------------------------------------------------------------
+    # --- training ---------------------------------------------------------------------------
     @override
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
+    def training_step(self, batch: Batch, batch_idx: int) -> dict[str, Any]:
+        """One update (automatic twin), or the notes' loop of up to ``updates_per_step`` (manual twin).
+
+        Returns ``{"updates": [update_metrics(...), ...]}``, one entry per update in order, for the
+        callbacks that watch training (and ``"loss"`` for Lightning's backward, automatic twin).
+        """
+        x, y = batch
+        share = self.share_of_global_batch(x.shape[0])
         if self.automatic_optimization:
             # Lightning zeroes the grads, calls backward and optimizer.step() around this.
-            return self._shared_step(batch, "train")
+            output = self(x)
+            loss = self.objective(output, y)
+            return {"loss": loss if share is None else loss * share, "updates": [self.update_metrics(output, y, loss)]}
 
-        # The notes' update, by hand.
+        # The notes' loop, by hand: every update is counted by Lightning through self.optimizers().
         optimizer = self.optimizers()
         assert not isinstance(optimizer, list)
-        loss = self._shared_step(batch, "train")
-        optimizer.zero_grad()  # w.grad.zero_(); b.grad.zero_()
-        self.manual_backward(loss)  # loss.backward(), and the gradient all-reduce under DDP
-        params: list[torch.Tensor] = []
-        grads: list[torch.Tensor] = []
-        for p in self.parameters():
-            if p.grad is not None:
-                params.append(p)
-                grads.append(p.grad)
-        with torch.no_grad():
-            # p -= lr * p.grad for every parameter, batched into two calls. The notes'
-            # w.data - 1e-2 * w.grad.data rounds twice (the product, then the difference); so does
-            # this, so the manual twin reproduces the notes' hand-written loops bit for bit.
-            torch._foreach_sub_(params, torch._foreach_mul(grads, self.lr))
-        optimizer.step()  # StepCounter: changes nothing, makes Lightning count this update
+        updates = []
+        for _ in range(self.updates_in_step(batch)):
+            output = self(x)  # y_ = linear_model(x_train)
+            loss = self.objective(output, y)  # loss = get_loss(y_, y_train)
+            optimizer.zero_grad()  # w.grad.zero_(); b.grad.zero_()
+            self.manual_backward(loss if share is None else loss * share)  # loss.backward(), all-reduced under DDP
+            optimizer.step()  # w.data = w.data - lr * w.grad.data (NotesSGD)
+            updates.append(self.update_metrics(output, y, loss))
+        return {"updates": updates}
+
+    def updates_in_step(self, batch: Any) -> int:
+        """How many updates the manual twin takes on ``batch``: ``updates_per_step`` on a
+        :class:`~lit_basics.data.FullBatch`, else one; never past ``max_steps``, nor past the end
+        of the epoch (an epoch of full batches is still one update per pass of the data)."""
+        if not isinstance(batch, FullBatch) or self.updates_per_step == 1:
+            return 1
+        passes_left = self.trainer.num_training_batches - (self.global_step - self._epoch_start)
+        steps_left = self.trainer.max_steps - self.global_step if self.trainer.max_steps >= 0 else passes_left
+        return int(max(1, min(self.updates_per_step, passes_left, steps_left)))
+
+    @override
+    def on_train_epoch_start(self) -> None:
+        self._epoch_start = self.global_step
+
+    @override
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
+        # The manual twin took several passes' updates in earlier steps of this epoch: when they
+        # add up to the epoch's passes, -1 tells Lightning to end the epoch here.
+        if self.global_step - self._epoch_start >= self.trainer.num_training_batches:
+            return -1
         return None
 
-    def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor:
-        x, y = batch
-        output = self(x)
-        loss = self.loss(output, y)
-        if stage == "train":
-            if self._check_each_update and not bool(torch.isfinite(loss)):
-                self._diverged(self.global_step, float(loss.detach()))
-            if self._trace is not None:
-                self._trace.record(self.global_step, self._train_metrics(output, y, loss), weight=x.shape[0])
-            if self._world_size > 1:
-                return loss * self._share_of_global_batch(x.shape[0])
-        else:
-            getattr(self, f"{stage}_loss").update(loss.detach(), weight=x.shape[0])
-            self._eval_update(stage, output.detach(), y)
-        return loss
+    def share_of_global_batch(self, local_size: int) -> torch.Tensor | None:
+        """``world_size · n_local / n_global`` under DDP, ``None`` in one process.
 
-    def _share_of_global_batch(self, local_size: int) -> torch.Tensor:
-        """``world_size * n_local / n_global`` for this update's batch.
-
-        DDP averages the ranks' gradients with equal weights; shards differ in size (15 rows on 2
-        ranks are 7 + 8), so each rank's mean loss is scaled by its share: the average of the
-        scaled gradients is then exactly the gradient of the mean over all samples, as in one
-        process. One small all-reduce per update, under DDP only.
+        DDP averages the processes' gradients with equal weights, but shards differ in size (15
+        rows on 2 processes are 7 + 8). Scaling each process's mean loss by its share makes the
+        average of the gradients exactly the gradient of the mean over all samples, as in one
+        process. One small all-reduce per step.
         """
+        world_size = self.trainer.world_size
+        if world_size == 1:
+            return None
         count = torch.tensor(float(local_size), device=self.device)
-        # (reduce all-reduces in place: give it a copy)
-        total = self.trainer.strategy.reduce(count.clone(), reduce_op="sum")
-        return count * self._world_size / total
+        total = self.trainer.strategy.reduce(count.clone(), reduce_op="sum")  # reduces in place: a copy
+        return count * world_size / total
 
     @override
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.automatic_optimization:
-            return self._optimizer_class(self.parameters(), lr=self.lr, **self._optimizer_kwargs)
-        return StepCounter(self.parameters(), lr=self.lr)
+            return self.optimizer_class(self.parameters(), lr=self.lr, **self.optimizer_kwargs)
+        return NotesSGD(self.parameters(), lr=self.lr)
 
-    # --- per-update logging ---------------------------------------------------------------
-    def _diverged(self, step: int, loss: float) -> NoReturn:
-        """Stop training: the loss of update ``step + 1`` is not finite."""
-        log_dir = run_directory(self.trainer)
-        logs = f"; the logs up to it are in {log_dir}" if log_dir is not None else ""
-        raise DivergenceError(
-            f"update {step + 1}: the loss is {loss} (not finite): training stopped, these weights were not "
-            f"saved; try a smaller learning rate than model.init_args.lr={self.lr}{logs}"
-        )
-
-    @override
-    def on_train_start(self) -> None:
-        # A single CPU process checks every update (a free test there: no device to wait for).
-        # Otherwise the check runs on the reduced values at each flush, the same on every rank,
-        # and always before a checkpoint (the model's on_train_epoch_end flushes first).
-        self._world_size = self.trainer.world_size
-        self._check_each_update = self._world_size == 1 and self.device.type == "cpu"
-        self._trace = UpdateTrace(
-            [f"train/{name}" for name in self.train_metric_names],
-            self.train_metric_reductions,
-            capacity=logging_interval(self.trainer),
-        )
-
-    @override
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        # Flush on a step count, never on wall time: under DDP every rank must reduce together.
-        if self._trace is not None and self._trace.full:
-            self._flush_trace(show_progress=True)
-
-    @override
-    def on_train_epoch_end(self) -> None:
-        # Runs before ModelCheckpoint's epoch-end save: a diverged run stops here, unsaved.
-        self._flush_trace(show_progress=False)
-
-    @override
-    def on_train_end(self) -> None:
-        self._flush_trace(show_progress=False)
-        self._trace = None
-
-    def _flush_trace(self, *, show_progress: bool) -> None:
-        if self._trace is None:
-            return
-        strategy = self.trainer.strategy
-        reduce = None
-        if self.trainer.world_size > 1:
-
-            def reduce(t: torch.Tensor) -> torch.Tensor:
-                return strategy.reduce(t, reduce_op="sum")
-
-        rows = self._trace.drain(reduce)
-        if not rows:
-            return
-        bad = next(((step, m["train/loss"]) for step, m in rows if not math.isfinite(m["train/loss"])), None)
-        if bad is not None:
-            self._write_rows([(step, m) for step, m in rows if step < bad[0]])
-            self._diverged(*bad)
-        self._write_rows(rows)
-        if show_progress:
-            # The latest values for the progress bar and for callbacks that monitor them. Straight
-            # into the trainer's dictionaries: self.log costs ~0.5 ms a call, 10x a whole update.
-            latest = rows[-1][1]
-            self.trainer.progress_bar_metrics.update(latest)
-            self.trainer.callback_metrics.update({k: torch.tensor(v) for k, v in latest.items()})
-
-    def _write_rows(self, rows: list[tuple[int, dict[str, float]]]) -> None:
-        if self.optimal_loss is not None:
-            for _, metrics in rows:
-                metrics["train/loss_gap"] = metrics["train/loss"] - self.optimal_loss
-        if self.trainer.is_global_zero:
-            for logger in self.loggers:
-                write_rows(logger, rows)
-
-    # --- evaluation -----------------------------------------------------------------------
+    # --- evaluation -------------------------------------------------------------------------
     @override
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+        self._shared_eval_step(batch, "val")
 
     @override
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+        self._shared_eval_step(batch, "test")
+
+    def _shared_eval_step(self, batch: Batch, stage: str) -> None:
+        x, y = batch
+        output = self(x)
+        getattr(self, f"{stage}_loss").update(self.loss(output, y), weight=x.shape[0])
+        self.update_eval_metrics(stage, output, y)
+
+    def update_eval_metrics(self, stage: str, output: torch.Tensor, y: torch.Tensor) -> None:
+        """Update a family's own evaluation metrics (e.g. accuracy) for ``stage``; default: none."""
+
+    def log_eval_metrics(self, stage: str) -> None:
+        """Log and reset a family's own evaluation metrics at the end of ``stage``; default: none."""
 
     @override
     def on_validation_epoch_end(self) -> None:
@@ -372,8 +282,36 @@ class GradientDescentModule(pl.LightningModule):
         metric = getattr(self, f"{stage}_loss")
         self.log(f"{stage}/loss", metric.compute(), prog_bar=True)
         metric.reset()
-        self._eval_log(stage)
+        self.log_eval_metrics(stage)
 
     @override
     def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
         return self.predict(batch[0])
+
+
+def _checked_optimizer(
+    name: Any, kwargs: dict[str, Any] | None, lr: float, optimization: str
+) -> tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]:
+    """The ``torch.optim`` class called ``name`` and its keyword arguments, checked by building it
+    once on a dummy parameter (so a bad value is reported now, naming the argument)."""
+    optimizer_class = getattr(torch.optim, str(name), None)
+    if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)):
+        raise ArgumentError("optimizer", f"must name a torch.optim optimizer such as 'SGD' or 'Adam', got {name!r}")
+    kwargs = dict(kwargs or {})
+    if optimization == "manual" and (name != "SGD" or kwargs):
+        raise ArgumentError(
+            "optimizer",
+            f"must be 'SGD' without optimizer_kwargs for the manual twin, which does plain gradient descent by hand "
+            f"(p -= lr * p.grad); got {name!r} with {kwargs}: use optimization='automatic' for other optimizers",
+        )
+    if not is_plain(kwargs):
+        raise ArgumentError("optimizer_kwargs", f"must hold plain values (numbers, strings, lists), got {kwargs!r}")
+    if "lr" in kwargs:
+        raise ArgumentError("optimizer_kwargs", "must not set lr: the model's lr is the learning rate")
+    factory: Callable[..., torch.optim.Optimizer] = optimizer_class
+    try:
+        factory([torch.zeros(1, requires_grad=True)], lr=lr, **kwargs)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArgumentError("optimizer_kwargs", f"{kwargs} are not accepted by torch.optim.{name}: {reason}") from None
+    return factory, kwargs

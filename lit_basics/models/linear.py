@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from typing_extensions import override
 
-from lit_basics.models.base import GradientDescentModule, Optimization, check_positive_int
+from lit_basics.models.base import GradientDescentModule, Optimization
+from lit_basics.validation import check_positive_int
 
 __all__ = ["LinearRegression", "mean_squared_error"]
 
@@ -29,6 +31,9 @@ class LinearRegression(GradientDescentModule):
         optimization: ``"automatic"`` or ``"manual"`` (the notes' hand-written update).
         optimizer: a ``torch.optim`` optimizer name for the automatic twin.
         optimizer_kwargs: its further arguments.
+        l2: weight of ``½‖w‖²`` (ridge regression); ``b`` is not penalised.
+        l1: weight of ``‖w‖₁`` (the lasso); ``b`` is not penalised.
+        updates_per_step: full-batch updates per Lightning step of the manual twin.
 
     Example:
         >>> _ = torch.manual_seed(2017)
@@ -46,16 +51,25 @@ class LinearRegression(GradientDescentModule):
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
         optimizer_kwargs: dict[str, Any] | None = None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        updates_per_step: int = 1,
     ) -> None:
         check_positive_int("in_features", in_features)
         super().__init__(
-            num_weights=in_features,
             lr=lr,
             optimization=optimization,
             optimizer=optimizer,
             optimizer_kwargs=optimizer_kwargs,
+            l2=l2,
+            l1=l1,
+            updates_per_step=updates_per_step,
         )
+        self.save_hyperparameters()
         self.in_features = in_features
+        # The notes: w = Variable(torch.randn(1), requires_grad=True); b = Variable(torch.zeros(1), ...)
+        self.w = nn.Parameter(torch.randn(in_features, 1))
+        self.b = nn.Parameter(torch.zeros(1))
 
     @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:

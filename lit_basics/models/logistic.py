@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchmetrics.classification import BinaryAccuracy
 from typing_extensions import override
 
-from lit_basics.models.base import GradientDescentModule, Optimization, check_choice, check_positive_int
-from lit_basics.reference import Optimum, logistic_optimum
+from lit_basics.models.base import GradientDescentModule, MetricKind, Optimization
+from lit_basics.reference import DataLoss
+from lit_basics.validation import check_choice, check_positive_int
 
 __all__ = ["LogisticRegression", "notes_binary_loss", "predicted_labels"]
 
@@ -31,7 +33,8 @@ def predicted_labels(logits: torch.Tensor) -> torch.Tensor:
 class LogisticRegression(GradientDescentModule):
     """``logit = x @ w + b``, ``p = sigmoid(logit)``, binary cross-entropy loss.
 
-    ``forward`` returns the logits ``(N, 1)``; ``w`` is ``(in_features, 1)``, ``b`` ``(1,)``.
+    ``forward`` returns the logits ``(N, 1)``; ``w`` is ``(in_features, 1)``, ``b`` ``(1,)``; the
+    targets ``y`` are 0/1, ``(N, 1)``.
 
     Args:
         in_features: number of input features (the notes: 2; the CLI sets it from the data).
@@ -42,6 +45,9 @@ class LogisticRegression(GradientDescentModule):
         optimization: ``"automatic"`` or ``"manual"``.
         optimizer: a ``torch.optim`` optimizer name for the automatic twin.
         optimizer_kwargs: its further arguments.
+        l2: weight of ``½‖w‖²`` (sklearn's ``LogisticRegression(C=1 / (l2 · N))``); ``b`` is not penalised.
+        l1: weight of ``‖w‖₁``; ``b`` is not penalised.
+        updates_per_step: full-batch updates per Lightning step of the manual twin.
 
     Example:
         >>> model = LogisticRegression()
@@ -51,8 +57,8 @@ class LogisticRegression(GradientDescentModule):
         {'probability': tensor([[0.5000]]), 'label': tensor([[1]])}
     """
 
-    train_metric_names = ("loss", "acc")
-    train_metric_reductions = ("mean", "sum")
+    data_loss: ClassVar[DataLoss] = "logistic"
+    update_metric_kinds: ClassVar[dict[str, MetricKind]] = {"loss": "mean", "acc": "count"}
 
     def __init__(
         self,
@@ -62,20 +68,34 @@ class LogisticRegression(GradientDescentModule):
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
         optimizer_kwargs: dict[str, Any] | None = None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        updates_per_step: int = 1,
     ) -> None:
         check_positive_int("in_features", in_features)
         check_choice("loss", loss, ("bce_with_logits", "notes"))
         super().__init__(
-            num_weights=in_features,
             lr=lr,
             optimization=optimization,
             optimizer=optimizer,
             optimizer_kwargs=optimizer_kwargs,
+            l2=l2,
+            l1=l1,
+            updates_per_step=updates_per_step,
         )
+        self.save_hyperparameters()
         self.in_features = in_features
         self.loss_name = loss
+        # The notes: w = nn.Parameter(torch.randn(2, 1)); b = nn.Parameter(torch.zeros(1))
+        self.w = nn.Parameter(torch.randn(in_features, 1))
+        self.b = nn.Parameter(torch.zeros(1))
         self.val_acc = BinaryAccuracy()
         self.test_acc = BinaryAccuracy()
+
+    @override
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The logits ``x @ w + b``: ``(N, in_features) -> (N, 1)`` (the notes: ``torch.mm(x, w) + b``)."""
+        return x @ self.w + self.b
 
     @override
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -84,28 +104,21 @@ class LogisticRegression(GradientDescentModule):
         return F.binary_cross_entropy_with_logits(output, y)
 
     @override
-    def _train_metrics(self, output: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        # The number of correct predictions of this update (before the step); the trace divides
-        # by the sample count on the host, so 63 of 100 is logged as 0.63, as the notes print it.
-        correct = torch.eq(output.detach() >= 0, y).sum()
-        return [loss, correct]
+    def update_metrics(self, output: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> dict[str, torch.Tensor]:
+        # The number of correct predictions of this update (before it); divided by the number of
+        # samples on the host, so 63 of 100 is logged as 0.63, as the notes print it.
+        return {"loss": loss.detach(), "acc": torch.eq(output.detach() >= 0, y).sum()}
 
     @override
-    def _eval_update(self, stage: str, output: torch.Tensor, y: torch.Tensor) -> None:
+    def update_eval_metrics(self, stage: str, output: torch.Tensor, y: torch.Tensor) -> None:
         # Integer labels: torchmetrics would otherwise apply its own threshold to float inputs.
         getattr(self, f"{stage}_acc").update(predicted_labels(output), y.to(torch.int64))
 
     @override
-    def _eval_log(self, stage: str) -> None:
+    def log_eval_metrics(self, stage: str) -> None:
         metric = getattr(self, f"{stage}_acc")
         self.log(f"{stage}/acc", metric.compute(), prog_bar=True)
         metric.reset()
-
-    @override
-    def optimum(self, x: torch.Tensor, y: torch.Tensor) -> Optimum:
-        """The maximum-likelihood ``w``, ``b`` (Newton/IRLS, float64) and the mean BCE there."""
-        with torch.no_grad():
-            return logistic_optimum(self.features(x), y)
 
     @override
     @torch.no_grad()

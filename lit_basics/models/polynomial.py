@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from typing_extensions import override
 
-from lit_basics.models.base import GradientDescentModule, Optimization, check_positive_int
+from lit_basics.errors import ArgumentError
+from lit_basics.models.base import GradientDescentModule, Optimization
 from lit_basics.models.linear import mean_squared_error
+from lit_basics.validation import check_positive_int
 
 __all__ = ["PolynomialRegression"]
 
@@ -28,6 +31,9 @@ class PolynomialRegression(GradientDescentModule):
         optimization: ``"automatic"`` or ``"manual"``.
         optimizer: a ``torch.optim`` optimizer name for the automatic twin.
         optimizer_kwargs: its further arguments.
+        l2: weight of ``½‖w‖²``; ``b`` is not penalised.
+        l1: weight of ``‖w‖₁``; ``b`` is not penalised.
+        updates_per_step: full-batch updates per Lightning step of the manual twin.
 
     Example:
         >>> model = PolynomialRegression(degree=3)
@@ -43,24 +49,33 @@ class PolynomialRegression(GradientDescentModule):
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
         optimizer_kwargs: dict[str, Any] | None = None,
+        l2: float = 0.0,
+        l1: float = 0.0,
+        updates_per_step: int = 1,
     ) -> None:
         check_positive_int("degree", degree)
         if in_features != 1:
-            raise ValueError(
-                f"in_features must be 1 for PolynomialRegression (it builds x, x^2, ... from one raw x), "
-                f"got {in_features!r}"
+            raise ArgumentError(
+                "in_features",
+                f"must be 1 for PolynomialRegression (it builds x, x^2, ... from one raw x), got {in_features!r}",
             )
         super().__init__(
-            num_weights=degree,
             lr=lr,
             optimization=optimization,
             optimizer=optimizer,
             optimizer_kwargs=optimizer_kwargs,
+            l2=l2,
+            l1=l1,
+            updates_per_step=updates_per_step,
         )
+        self.save_hyperparameters()
         self.degree = degree
         # Exponents 1..degree; a buffer so it follows the model to its device; not saved.
         self.powers: torch.Tensor
         self.register_buffer("powers", torch.arange(1, degree + 1, dtype=torch.float64), persistent=False)
+        # The notes: w = Variable(torch.randn(3, 1), requires_grad=True); b = Variable(torch.zeros(1), ...)
+        self.w = nn.Parameter(torch.randn(degree, 1))
+        self.b = nn.Parameter(torch.zeros(1))
 
     @override
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,5 +89,11 @@ class PolynomialRegression(GradientDescentModule):
         """
         return x.to(torch.float64).pow(self.powers).to(self.w.dtype)
 
+    @override
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``features(x) @ w + b``: ``(N, 1) -> (N, 1)`` (the notes: ``torch.mm(x, w) + b``)."""
+        return self.features(x) @ self.w + self.b
+
+    @override
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return mean_squared_error(output, y)
