@@ -1,13 +1,16 @@
-"""LightningDataModules for the notes' data sets and for your own arrays."""
+"""LightningDataModules for the notes' data sets, the iris table and your own arrays."""
 
 from lit_basics.data.array import ArrayDataModule
 from lit_basics.data.base import InMemoryDataModule
-from lit_basics.data.loader import ResidentBatches
+from lit_basics.data.loader import FullBatch, ResidentBatches
 from lit_basics.data.notes_data import (
+    IrisDataModule,
     LinearDataModule,
     LogisticDataModule,
     PolynomialDataModule,
+    default_iris_path,
     default_logistic_path,
+    load_iris,
     load_logistic,
 )
 from lit_basics.data.parse import DataFileError, parse_csv
@@ -15,12 +18,16 @@ from lit_basics.data.parse import DataFileError, parse_csv
 __all__ = [
     "ArrayDataModule",
     "DataFileError",
+    "FullBatch",
     "InMemoryDataModule",
+    "IrisDataModule",
     "LinearDataModule",
     "LogisticDataModule",
     "PolynomialDataModule",
     "ResidentBatches",
+    "default_iris_path",
     "default_logistic_path",
+    "load_iris",
     "load_logistic",
     "parse_csv",
 ]

@@ -11,6 +11,8 @@ import torch
 from typing_extensions import override
 
 from lit_basics.data.loader import ResidentBatches, ShuffleOrder
+from lit_basics.errors import ArgumentError
+from lit_basics.validation import check_positive_int
 
 __all__ = ["InMemoryDataModule", "as_float32_rows"]
 
@@ -21,7 +23,7 @@ def as_float32_rows(name: str, values: Any) -> torch.Tensor:
     A 1-D input of length N becomes ``(N, 1)``.
 
     Raises:
-        ValueError: naming ``name``, when the values are not numbers, not 1-D/2-D, empty or non-finite.
+        ArgumentError: naming ``name``, when the values are not numbers, not 1-D/2-D, empty or non-finite.
     """
     # No float64 detour: a float32 array or tensor is used as it is (held once, not copied).
     if torch.is_tensor(values):
@@ -32,14 +34,14 @@ def as_float32_rows(name: str, values: Any) -> torch.Tensor:
             try:
                 array = array.astype(np.float64)
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+                raise ArgumentError(name, f"must be an array of numbers: {exc}") from None
         tensor = torch.from_numpy(np.ascontiguousarray(array))
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(1)
     if tensor.ndim != 2:
-        raise ValueError(f"{name} must have shape (N,) or (N, F), got {tuple(tensor.shape)}")
+        raise ArgumentError(name, f"must have shape (N,) or (N, F), got {tuple(tensor.shape)}")
     if tensor.shape[0] == 0 or tensor.shape[1] == 0:
-        raise ValueError(f"{name} is empty, shape {tuple(tensor.shape)}")
+        raise ArgumentError(name, f"is empty, shape {tuple(tensor.shape)}")
     if not tensor.is_floating_point():
         tensor = tensor.double()
     # Checked in chunks of rows: a mask of the whole array would cost a quarter of float32 data.
@@ -48,7 +50,7 @@ def as_float32_rows(name: str, values: Any) -> torch.Tensor:
         finite = torch.isfinite(tensor[start : start + chunk])
         if not bool(finite.all()):
             row = start + int((~finite).any(dim=1).nonzero()[0, 0])
-            raise ValueError(f"{name} has a non-finite value (NaN or inf) in row {row}")
+            raise ArgumentError(name, f"has a non-finite value (NaN or inf) in row {row}")
     return tensor.to(torch.float32).contiguous()
 
 
@@ -83,17 +85,21 @@ class InMemoryDataModule(pl.LightningDataModule):
         passes_per_epoch: int = 1,
     ) -> None:
         super().__init__()
-        if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer or null (full batch), got {batch_size}")
-        if not (isinstance(val_fraction, (int, float)) and 0.0 <= val_fraction < 1.0):
-            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-        if isinstance(passes_per_epoch, bool) or passes_per_epoch < 1:
-            raise ValueError(f"passes_per_epoch must be a positive integer, got {passes_per_epoch}")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise ArgumentError("batch_size", f"must be a positive integer or null (full batch), got {batch_size!r}")
+        if not (
+            not isinstance(val_fraction, bool) and isinstance(val_fraction, (int, float)) and 0.0 <= val_fraction < 1.0
+        ):
+            raise ArgumentError("val_fraction", f"must be in [0, 1), got {val_fraction!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ArgumentError("seed", f"must be an integer, got {seed!r}")
         self.batch_size = batch_size
-        self.shuffle = shuffle
+        self.shuffle = bool(shuffle)
         self.val_fraction = float(val_fraction)
         self.seed = seed
-        self.passes_per_epoch = passes_per_epoch
+        self.passes_per_epoch = check_positive_int("passes_per_epoch", passes_per_epoch)
         self.x = self.y = torch.empty(0, 1)
         # Pass p is always shuffled the same way (see ShuffleOrder).
         self._order = ShuffleOrder(seed)
@@ -101,20 +107,21 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._val_index: torch.Tensor | None = None
 
     def _set_data(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Install the data set: ``x`` of shape ``(N, F)``, ``y`` of shape ``(N, 1)`` (float32, or
-        float64 where the model wants more precision before its own cast)."""
+        """Install the data set: ``x`` of shape ``(N, F)`` (float32, or float64 where the model wants
+        more precision before its own cast) and ``y`` of shape ``(N, 1)``: float targets, or int64
+        class labels ``0..C-1`` for a classifier (then :attr:`num_classes` is ``C``)."""
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
-        if y.shape[1] != 1:
+        if y.ndim != 2 or y.shape[1] != 1:
             raise ValueError(f"y must have one column, got shape {tuple(y.shape)}")
-        if not (x.is_floating_point() and y.is_floating_point()):
-            raise ValueError(f"x and y must be floating point, got {x.dtype} and {y.dtype}")
+        if not x.is_floating_point() or not (y.is_floating_point() or y.dtype == torch.int64):
+            raise ValueError(f"x must be floating point and y floating point or int64, got {x.dtype} and {y.dtype}")
         self.x, self.y = x, y
         n = x.shape[0]
         if self.val_fraction > 0:
             n_val = max(1, round(n * self.val_fraction))
             if n_val >= n:
-                raise ValueError(f"val_fraction={self.val_fraction} leaves no training rows out of {n}")
+                raise ArgumentError("val_fraction", f"={self.val_fraction} leaves no training rows out of {n}")
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
             # Sorted, so both splits keep file order.
             self._val_index = order[:n_val].sort().values
@@ -123,6 +130,12 @@ class InMemoryDataModule(pl.LightningDataModule):
             # No validation split: shadow val_dataloader with the base hook so that Lightning sees
             # it as not overridden and skips validation (an empty loader would warn every run).
             self.val_dataloader = super().val_dataloader  # type: ignore[method-assign]
+
+    @property
+    def num_classes(self) -> int | None:
+        """``C`` when the targets are class labels ``0..C-1`` (the CLI passes it to a classifier's
+        ``num_classes``); ``None`` for real-valued targets."""
+        return None
 
     @property
     def num_features(self) -> int:
@@ -191,12 +204,23 @@ class InMemoryDataModule(pl.LightningDataModule):
     def predict_dataloader(self) -> ResidentBatches:
         return self._loader((self.x, self.y), train=False)
 
+    @property
+    def num_training_rows(self) -> int:
+        return self.num_samples if self._train_index is None else int(self._train_index.numel())
+
+    @property
+    def full_batch(self) -> bool:
+        """Every training batch is all training rows in a fixed order (see :class:`~lit_basics.data.FullBatch`)."""
+        return not self.shuffle and (self.batch_size is None or self.batch_size >= self.num_training_rows)
+
     def describe(self) -> str:
         """One line saying what the training loop will see."""
-        train_rows = self.num_samples if self._train_index is None else int(self._train_index.numel())
+        rows = self.num_training_rows
+        batches = 1 if self.batch_size is None else math.ceil(rows / self.batch_size)
         batch = "full batch" if self.batch_size is None else f"batch_size={self.batch_size}"
-        updates = self.passes_per_epoch * (1 if self.batch_size is None else math.ceil(train_rows / self.batch_size))
+        order = ", shuffled" if self.shuffle else ""
+        classes = f", {self.num_classes} classes" if self.num_classes is not None else ""
         return (
-            f"{type(self).__name__}: {train_rows} training rows x {self.num_features} features, {batch}, "
-            f"one Lightning epoch = {self.passes_per_epoch} pass(es) = {updates} update(s)"
+            f"{type(self).__name__}: {rows} training rows x {self.num_features} features{classes}, {batch}{order}, "
+            f"one Lightning epoch = {self.passes_per_epoch} pass(es) = {self.passes_per_epoch * batches} batch(es)"
         )

@@ -8,17 +8,21 @@ import numpy as np
 import torch
 
 from lit_basics.data.base import InMemoryDataModule
-from lit_basics.data.parse import DataFileError, parse_csv
+from lit_basics.data.parse import DataFileError, class_labels, line_of_row, parse_csv
+from lit_basics.validation import check_nonnegative_float
 
 __all__ = [
     "LINEAR_X",
     "LINEAR_Y",
     "POLYNOMIAL_B",
     "POLYNOMIAL_W",
+    "IrisDataModule",
     "LinearDataModule",
     "LogisticDataModule",
     "PolynomialDataModule",
+    "default_iris_path",
     "default_logistic_path",
+    "load_iris",
     "load_logistic",
     "polynomial_samples",
 ]
@@ -108,20 +112,23 @@ class PolynomialDataModule(InMemoryDataModule):
             seed=seed,
             passes_per_epoch=passes_per_epoch,
         )
-        if not (isinstance(noise_std, (int, float)) and np.isfinite(noise_std) and noise_std >= 0):
-            raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
-        self.noise_std = float(noise_std)
+        self.noise_std = check_nonnegative_float("noise_std", noise_std)
         x, y = polynomial_samples(self.noise_std, seed)
         # x stays float64: PolynomialRegression raises it to powers in float64 and rounds once, as
         # the notes do. y is float32, as the notes' y_train.
         self._set_data(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1))
 
 
+def _shipped(name: str) -> Path:
+    """A file of ``data/``: inside the installed package, or ``data/`` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here.parent / "_data" / name  # the wheel puts it here (pyproject force-include)
+    return installed if installed.is_file() else here.parents[1] / "data" / name
+
+
 def default_logistic_path() -> Path:
     """``data.txt``: inside the installed package, or ``data/`` of a source checkout."""
-    here = Path(__file__).resolve().parent
-    installed = here.parent / "_data" / "data.txt"  # the wheel puts it here (pyproject force-include)
-    return installed if installed.is_file() else here.parents[1] / "data" / "data.txt"
+    return _shipped("data.txt")
 
 
 def load_logistic(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +148,7 @@ def load_logistic(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarra
     labels = table[:, -1]
     bad = np.flatnonzero((labels != 0) & (labels != 1))
     if bad.size:
-        line = _line_of_row(path, int(bad[0]))
+        line = line_of_row(path, int(bad[0]))
         raise DataFileError(f"{path}:{line}: label must be 0 or 1, got {labels[bad[0]]:g}")
     features = table[:, :-1]
     maxima = features.max(axis=0)
@@ -149,13 +156,6 @@ def load_logistic(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarra
         if maximum <= 0:
             raise DataFileError(f"{path}: column {column} has maximum {maximum:g}; cannot divide by it")
     return features / maxima, labels.reshape(-1, 1)
-
-
-def _line_of_row(path: Path, row: int) -> int:
-    """The 1-based line number of data row ``row`` (blank lines are skipped by the parser)."""
-    lines = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")
-    nonblank = [number for number, line in enumerate(lines, start=1) if line.strip()]
-    return nonblank[row]
 
 
 class LogisticDataModule(InMemoryDataModule):
@@ -192,3 +192,65 @@ class LogisticDataModule(InMemoryDataModule):
         x, y = load_logistic(self.path)
         # float64 arithmetic, then float32: the notes' np.array(data, dtype='float32').
         self._set_data(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+
+
+def default_iris_path() -> Path:
+    """``iris.csv``: inside the installed package, or ``data/`` of a source checkout."""
+    return _shipped("iris.csv")
+
+
+def load_iris(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read the iris table: four measurements in cm, then the class label 0, 1 or 2.
+
+    Returns:
+        ``(x, y)``: float64 ``(150, 4)`` and int64 ``(150, 1)`` for the shipped file.
+
+    Raises:
+        DataFileError: a malformed line, or a label other than 0, 1, 2 (naming the line).
+    """
+    path = Path(path) if path is not None else default_iris_path()
+    table = parse_csv(path, expected_fields=5)
+    return table[:, :4], class_labels(path, table[:, 4], 3).reshape(-1, 1)
+
+
+class IrisDataModule(InMemoryDataModule):
+    """Fisher's iris data (1936, public domain; the R and scikit-learn copy): 150 flowers, 50 of each
+    of 3 species, 4 features in cm (sepal length, sepal width, petal length, petal width).
+
+    ``x`` is ``(150, 4)`` float32 as measured (no scaling), ``y`` ``(150, 1)`` int64 labels 0
+    (setosa), 1 (versicolor), 2 (virginica). Setosa is linearly separable from the other two.
+
+    Args:
+        path: a file of the same format (4 features then the label per line); ``None`` is the
+            shipped ``iris.csv``.
+
+    Example:
+        >>> dm = IrisDataModule()
+        >>> dm.x.shape, dm.y.shape, dm.num_classes, dm.y.flatten().bincount().tolist()
+        (torch.Size([150, 4]), torch.Size([150, 1]), 3, [50, 50, 50])
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        val_fraction: float = 0.0,
+        seed: int = 2017,
+        passes_per_epoch: int = 1,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            shuffle=shuffle,
+            val_fraction=val_fraction,
+            seed=seed,
+            passes_per_epoch=passes_per_epoch,
+        )
+        self.path = str(path if path is not None else default_iris_path())
+        x, y = load_iris(self.path)
+        self._set_data(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y))
+
+    @property
+    def num_classes(self) -> int:
+        return 3

@@ -13,7 +13,7 @@ import numpy as np
 
 from lit_basics.errors import UserError
 
-__all__ = ["DataFileError", "parse_csv"]
+__all__ = ["DataFileError", "line_of_row", "parse_csv"]
 
 
 class DataFileError(UserError, ValueError):
@@ -84,3 +84,26 @@ def parse_csv(path: str | Path, *, expected_fields: int | None = None) -> np.nda
     if not rows:
         raise DataFileError(f"{path}: empty file, no data rows")
     return np.asarray(rows, dtype=np.float64)
+
+
+def line_of_row(path: str | Path, row: int) -> int:
+    """The 1-based line number of data row ``row`` of a file :func:`parse_csv` read (blank lines
+    are skipped there)."""
+    lines = Path(path).read_text(encoding="utf-8-sig").replace("\r\n", "\n").split("\n")
+    nonblank = [number for number, line in enumerate(lines, start=1) if line.strip()]
+    return nonblank[row]
+
+
+def class_labels(path: str | Path, column: np.ndarray, num_classes: int) -> np.ndarray:
+    """``column`` (a target column of ``path``) as int64 class labels ``0..num_classes-1``.
+
+    Raises:
+        DataFileError: ``path:line:`` of the first value that is not such a label.
+    """
+    bad = np.flatnonzero((column != np.round(column)) | (column < 0) | (column >= num_classes))
+    if bad.size:
+        line = line_of_row(path, int(bad[0]))
+        raise DataFileError(
+            f"{path}:{line}: class label must be an integer in 0..{num_classes - 1}, got {column[bad[0]]:g}"
+        )
+    return column.astype(np.int64)
