@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_POINTS", "FigureWorker", "draw", "write_png"]
+__all__ = ["MAX_BACKLOG", "MAX_POINTS", "FigureWorker", "draw", "write_png"]
 
 #: Points drawn at most per figure (an evenly strided subset beyond that).
 MAX_POINTS = 2000
+#: Figures queued for the worker at most; beyond, a figure due at the cadence is skipped.
+MAX_BACKLOG = 8
 
 
 def draw(kind: str, data: dict[str, np.ndarray], title: str) -> Any:
@@ -32,15 +34,29 @@ def draw(kind: str, data: dict[str, np.ndarray], title: str) -> Any:
     Args:
         kind: ``"linear"`` (the points 'real' and the estimates 'estimated'), ``"polynomial"``
             (the real and the fitted curve), ``"logistic"`` (the two classes and the decision
-            line ``w0 x0 + w1 x1 + b = 0``) or ``"generic"`` (targets against outputs).
-        data: ``x`` (N, F), ``y`` (N,), ``output`` (N,), and for ``"logistic"`` ``w`` (F,), ``b``.
+            line ``w0 x0 + w1 x1 + b = 0``), ``"softmax"`` (the classes and the decision regions in
+            two features, the others at their means), ``"contours"`` (the loss over ``(w, b)`` with
+            the gradient-descent path) or ``"generic"`` (targets against outputs).
+        data: the arrays the kind needs (see :class:`~lit_basics.callbacks.NotesInspector`).
         title: the figure's title.
     """
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(5.0, 3.75), dpi=80)
-    figure.subplots_adjust(left=0.12, right=0.97, bottom=0.13, top=0.9)
+    figure.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.9)
     ax = figure.add_subplot()
+    if kind == "contours":
+        _draw_contours(ax, data)
+    elif kind == "softmax":
+        _draw_regions(ax, data)
+    else:
+        _draw_notes(ax, kind, data)
+    ax.set_title(title, fontsize="medium")
+    ax.legend(loc="best", fontsize="small")
+    return figure
+
+
+def _draw_notes(ax: Any, kind: str, data: dict[str, np.ndarray]) -> None:
     x, y, output = data["x"], data["y"], data["output"]
     if kind == "logistic":
         negative, positive = y == 0, y == 1
@@ -67,9 +83,43 @@ def draw(kind: str, data: dict[str, np.ndarray], title: str) -> Any:
         ax.plot(y, output, "k.", label="prediction")
         ax.set_xlabel("target")
         ax.set_ylabel("output")
-    ax.set_title(title, fontsize="medium")
-    ax.legend(loc="best", fontsize="small")
-    return figure
+
+
+def _draw_regions(ax: Any, data: dict[str, np.ndarray]) -> None:
+    """Decision regions of a softmax model in features ``i``, ``j`` (others at their means)."""
+    x, y = data["x"], data["y"].astype(int)
+    i, j = (int(v) for v in data["features"])
+    classes = int(data["num_classes"])
+    colors = ["tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:gray"]
+    from matplotlib.colors import ListedColormap
+
+    cmap = ListedColormap([colors[c % len(colors)] for c in range(classes)])
+    ax.contourf(
+        data["grid_x"], data["grid_y"], data["regions"], levels=np.arange(classes + 1) - 0.5, cmap=cmap, alpha=0.2
+    )
+    for c in range(classes):
+        chosen = y == c
+        ax.plot(x[chosen, i], x[chosen, j], "o", color=colors[c % len(colors)], markersize=3.5, label=f"class {c}")
+    ax.set_xlabel(f"x{i}")
+    ax.set_ylabel(f"x{j}")
+
+
+def _draw_contours(ax: Any, data: dict[str, np.ndarray]) -> None:
+    """Contours of the loss over ``(w, b)``, the gradient-descent path and the optimum."""
+    loss = data["loss"]
+    # Levels spaced geometrically above the minimum: the narrow valley of a badly conditioned
+    # problem shows as nested ellipses instead of one band.
+    low, span = float(loss.min()), float(loss.max() - loss.min()) or 1.0
+    levels = low + np.geomspace(span * 1e-4, span, 18)
+    ax.contour(data["grid_w"], data["grid_b"], loss, levels=levels, linewidths=0.7, cmap="viridis")
+    path = data["path"]
+    ax.plot(
+        path[:, 0], path[:, 1], "r.-", markersize=3, linewidth=0.8, label=f"gradient descent ({len(path) - 1} steps)"
+    )
+    ax.plot(path[0, 0], path[0, 1], "ks", markersize=5, label="start")
+    ax.plot(data["optimum"][0], data["optimum"][1], "k*", markersize=10, label="optimum")
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
 
 
 def write_png(kind: str, data: dict[str, np.ndarray], title: str, path: str | Path) -> tuple[int, int]:
@@ -86,7 +136,7 @@ class FigureWorker:
     """A ``python -m lit_basics.plots`` process that draws figures while training continues.
 
     :meth:`submit` queues a job and returns at once; :meth:`finished` returns the jobs done so far
-    (``{"step", "path", "width", "height"}`` or ``{"step", "error"}``); :meth:`close` waits for the
+    (``{"step", "tag", "path", "width", "height"}`` or ``{"step", "tag", "error"}``); :meth:`close` waits for the
     rest. A worker that cannot start or dies turns into drawing in this process.
     """
 
@@ -112,11 +162,12 @@ class FigureWorker:
 
     @property
     def busy(self) -> bool:
-        """More than one figure waiting: the worker is behind (the caller may skip one)."""
-        return self._pending > 1
+        """More than :data:`MAX_BACKLOG` figures waiting: the worker is far behind (the caller may
+        skip one rather than let the queue grow without bound)."""
+        return self._pending > MAX_BACKLOG
 
     def submit(self, job: dict[str, Any]) -> None:
-        """Queue ``{"kind", "data", "title", "path", "step"}``."""
+        """Queue ``{"kind", "data", "title", "path", "step", "tag"}``."""
         self._pending += 1
         if self._process is not None and self._process.poll() is None and self._process.stdin is not None:
             try:
@@ -161,8 +212,8 @@ def _run_job(job: dict[str, Any]) -> dict[str, Any]:
     try:
         width, height = write_png(job["kind"], job["data"], job["title"], job["path"])
     except Exception as exc:  # a figure must never stop training: report it instead
-        return {"step": job["step"], "error": f"{type(exc).__name__}: {exc}"}
-    return {"step": job["step"], "path": str(job["path"]), "width": width, "height": height}
+        return {"step": job["step"], "tag": job.get("tag"), "error": f"{type(exc).__name__}: {exc}"}
+    return {"step": job["step"], "tag": job.get("tag"), "path": str(job["path"]), "width": width, "height": height}
 
 
 def _serve() -> None:

@@ -1,0 +1,14 @@
+"""Callbacks that watch training: the configs attach them; a model trains without any of them.
+
+- :class:`UpdateLog`: every update's ``train/loss`` (``acc``, ``loss_gap``) in TensorBoard, in bulk.
+- :class:`DivergenceStop`: stop at the first non-finite loss, before any checkpoint.
+- :class:`NotesInspector`: figures, loss contours, trajectories, hyperparameters with results.
+- :class:`PredictionsCSV`: ``predictions.csv`` from ``lit-basics predict``.
+"""
+
+from lit_basics.callbacks.divergence import DivergenceStop
+from lit_basics.callbacks.inspector import NotesInspector
+from lit_basics.callbacks.predictions import PredictionsCSV
+from lit_basics.callbacks.update_log import UpdateLog
+
+__all__ = ["DivergenceStop", "NotesInspector", "PredictionsCSV", "UpdateLog"]

@@ -1,0 +1,76 @@
+"""``PredictionsCSV``: ``lit-basics predict`` writes every row's prediction to a CSV file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.distributed
+from lightning.pytorch.callbacks import BasePredictionWriter
+from typing_extensions import override
+
+from lit_basics.callbacks.run_info import run_directory
+
+__all__ = ["PredictionsCSV"]
+
+
+class PredictionsCSV(BasePredictionWriter):
+    """Write ``predictions.csv`` (``row,<prediction columns>``) when prediction ends.
+
+    One column per prediction of :meth:`~lit_basics.models.GradientDescentModule.predict`
+    (``y_hat``; ``probability,label``); a prediction with several values per row (softmax's class
+    probabilities) gets one column each (``probability_0``, ``probability_1``, ...). Rows are the
+    data module's rows in file order; under DDP every process's shard is gathered and rank 0 writes.
+
+    Args:
+        dirpath: the directory (default: the run directory, which the CLI keeps under ``runs/``).
+        filename: the file's name.
+    """
+
+    def __init__(self, dirpath: str | None = None, filename: str = "predictions.csv") -> None:
+        super().__init__(write_interval="epoch")
+        self.dirpath = dirpath
+        self.filename = filename
+
+    @override
+    def write_on_epoch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        predictions: Sequence[Any],
+        batch_indices: Sequence[Any],
+    ) -> None:
+        batches = [b for b in predictions if isinstance(b, dict)]
+        columns = _columns(batches)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list[Any] = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, columns)  # shards in rank order = file order
+            columns = {name: torch.cat([part[name] for part in gathered]) for name in columns}
+        if not trainer.is_global_zero or not columns:
+            return
+        directory = Path(self.dirpath or run_directory(trainer) or trainer.default_root_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / self.filename
+        names = list(columns)
+        rows = len(columns[names[0]])
+        with path.open("w", encoding="utf-8") as f:
+            f.write(",".join(["row", *names]) + "\n")
+            table = zip(*(columns[name].tolist() for name in names), strict=True)
+            for row, values in enumerate(table):
+                f.write(",".join([str(row), *(repr(v) for v in values)]) + "\n")
+        print(f"Predictions ({rows} rows): {path}")
+
+
+def _columns(batches: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """``{column: values}`` on the host: a ``(N, C)`` prediction becomes ``C`` columns."""
+    columns: dict[str, torch.Tensor] = {}
+    for name in batches[0] if batches else []:
+        values = torch.cat([b[name].detach().cpu() for b in batches]).reshape(sum(len(b[name]) for b in batches), -1)
+        if values.shape[1] == 1:
+            columns[name] = values[:, 0]
+        else:
+            columns.update({f"{name}_{i}": values[:, i] for i in range(values.shape[1])})
+    return columns
