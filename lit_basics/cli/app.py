@@ -1,0 +1,249 @@
+"""``LitBasicsCLI``: LightningCLI over the lit_basics models and data modules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch import Trainer
+from lightning.pytorch.cli import ArgsType, LightningCLI
+from lightning.pytorch.utilities import rank_zero_only
+from typing_extensions import override
+
+from lit_basics.checkpoints import check_checkpoint
+from lit_basics.cli.instantiate import SectionInstantiator
+from lit_basics.cli.outputs import check_outputs, place_outputs
+from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
+from lit_basics.cli.resume import resume_newest_run
+from lit_basics.data import InMemoryDataModule
+from lit_basics.diagnostics import diagnose_fit
+from lit_basics.errors import ArgumentError, ConfigError
+from lit_basics.models import GradientDescentModule, LogisticRegression, SoftmaxRegression
+
+__all__ = ["LitBasicsCLI"]
+
+#: ``--ckpt_path`` values Lightning resolves itself (``last`` is resolved here, for fit).
+_CKPT_KEYWORDS = ("last", "best", "hpc", "registry")
+
+
+class LitBasicsCLI(LightningCLI):
+    """LightningCLI with the data's shape linked into the model, outputs under ``runs/``, and every
+    user mistake reported before anything is written.
+
+    Args:
+        args: the command line (``None``: ``sys.argv[1:]``).
+        **kwargs: further :class:`~lightning.pytorch.cli.LightningCLI` arguments.
+    """
+
+    def __init__(self, args: ArgsType = None, **kwargs: Any) -> None:
+        options: dict[str, Any] = {
+            "subclass_mode_model": True,
+            "subclass_mode_data": True,
+            # The models configure their own optimizer (``--model.optimizer``); no CLI --optimizer.
+            "auto_configure_optimizers": False,
+            "parser_class": OneLineErrorParser,
+            "parser_kwargs": {
+                "description": "The PyTorch basics notes' regressions on PyTorch Lightning. Also: "
+                "lit-basics tour (the notes' tensor and autograd walkthrough); "
+                "lit-basics tensorboard (serve TensorBoard on runs/)"
+            },
+        }
+        options.update(kwargs)
+        self._instantiator = SectionInstantiator()
+        super().__init__(GradientDescentModule, InMemoryDataModule, args=args, **options)
+
+    @override
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        # The model's shape comes from the data: a user cannot mismatch them.
+        for target, source in LINKED_KEYS.items():
+            parser.link_arguments(source, f"model.init_args.{target}", apply_on="instantiate")
+        # Every class the parser builds reports a refused value with its config key.
+        parser.add_instantiator(self._instantiator, object, subclasses=True, prepend=True)
+
+    @override
+    def parse_arguments(self, parser: Any, args: ArgsType) -> None:
+        argv = list(args) if isinstance(args, (list, tuple)) else sys.argv[1:] if args is None else []
+        check_command_line([str(a) for a in argv])
+        super().parse_arguments(parser, args)
+        # Checked before LightningCLI reads the checkpoint's hyperparameters or Lightning loads it.
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
+            hyperparameters = check_checkpoint(ckpt_path).get("hyper_parameters", {})
+            # LightningCLI rebuilds the model from these: they must name the class they belong to.
+            if hyperparameters and "_class_path" not in hyperparameters:
+                raise ConfigError(
+                    "ckpt_path", f"{ckpt_path}: its hyperparameters name no lit_basics model (_class_path)"
+                )
+
+    @override
+    def before_instantiate_classes(self) -> None:
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        if config is None:
+            return
+        if self.subcommand == "fit" and config.get("ckpt_path") == "last":
+            checkpoint = resume_newest_run(config)
+            self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
+            print(f"Resuming from {checkpoint}")
+        place_outputs(config)
+        _drop_switched_off_callbacks(config.get("trainer"))
+
+    @override
+    def instantiate_classes(self) -> None:
+        try:
+            super().instantiate_classes()
+        except Exception as exc:
+            if self._instantiator.error is not None:  # a constructor refused a value: say which
+                raise self._instantiator.error from exc
+            raise
+
+    @override
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        try:
+            return super().instantiate_trainer(**kwargs)
+        except (MisconfigurationException, ValueError, ImportError) as exc:  # e.g. an accelerator's missing package
+            raise ConfigError("trainer", exc) from exc
+
+    # --- before each subcommand: everything a user can get wrong, checked ------------------------
+    def _check_run(self) -> None:
+        model, datamodule, trainer = self.model, self.datamodule, self.trainer
+        config = self.config[str(self.subcommand)]
+        ckpt_path = config.get("ckpt_path")
+        if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
+            _check_checkpoint_fits(model, datamodule, str(ckpt_path))
+        if isinstance(model, GradientDescentModule) and isinstance(datamodule, InMemoryDataModule):
+            _check_targets(model, datamodule)
+            if self.subcommand == "fit":
+                _check_checkpoint_cadence(model, datamodule, config)
+        check_outputs(trainer)
+
+    def before_fit(self) -> None:
+        self._check_run()
+        datamodule, model = self.datamodule, self.model
+        if not (isinstance(datamodule, InMemoryDataModule) and isinstance(model, GradientDescentModule)):
+            return
+        if _rank() == 0:
+            print(datamodule.describe())
+            if not model.automatic_optimization and datamodule.full_batch and model.updates_per_step > 1:
+                print(f"Manual twin: up to {model.updates_per_step} full-batch updates per Lightning step")
+        if not datamodule.full_batch:
+            return
+        ckpt_path = self.config["fit"].get("ckpt_path")
+        if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:  # predict from where the fit will start
+            model.load_state_dict(check_checkpoint(ckpt_path)["state_dict"])
+        diagnosis, reason = diagnose_fit(self.trainer, model, datamodule)
+        if _rank() != 0:
+            return
+        if diagnosis is None:
+            print(f"Gradient descent: no diagnosis ({reason})")
+            return
+        print(diagnosis.summary())
+        if model.lr >= diagnosis.max_stable_lr:
+            sys.stdout.flush()
+            sys.stderr.write(
+                f"warning: model.init_args.lr={model.lr:g} is not below 2/λmax = {diagnosis.max_stable_lr:.4g}, "
+                "the largest stable learning rate of this problem: gradient descent will diverge\n"
+            )
+
+    def before_validate(self) -> None:
+        self._check_run()
+
+    def before_test(self) -> None:
+        self._check_run()
+
+    def before_predict(self) -> None:
+        self._check_run()
+
+    def after_fit(self) -> None:
+        trainer = self.trainer
+        log_dir = trainer.log_dir  # a collective under DDP: every process asks
+        if trainer.is_global_zero:
+            updates = trainer.global_step
+            print(f"Trained {updates} update(s) in {trainer.current_epoch} Lightning epoch(s).")
+            if trainer.logger is not None and log_dir is not None:
+                view = f"lit-basics tensorboard, or tensorboard --logdir {trainer.logger.save_dir}"
+                print(f"Logs: {log_dir}  (view: {view})")
+            elif log_dir is not None:
+                print(f"Outputs: {log_dir}")
+
+
+def _rank() -> int:
+    """This process's global rank, known before the trainer sets up its strategy (from the
+    launcher's environment; 0 in the process a user started)."""
+    return int(getattr(rank_zero_only, "rank", 0))
+
+
+def _drop_switched_off_callbacks(trainer: Any) -> None:
+    """Honour ``enable_progress_bar=false`` / ``enable_checkpointing=false`` with a config that
+    lists the progress bar or checkpoint callback (Lightning refuses the two together)."""
+    if trainer is None:
+        return
+    switched_off = [
+        suffix
+        for flag, suffix in (("enable_progress_bar", "ProgressBar"), ("enable_checkpointing", "ModelCheckpoint"))
+        if trainer.get(flag, True) is False
+    ]
+    callbacks = trainer.get("callbacks") or []
+    trainer["callbacks"] = [
+        c for c in callbacks if not any(str(c.get("class_path", "")).endswith(s) for s in switched_off)
+    ]
+
+
+def _check_targets(model: GradientDescentModule, datamodule: InMemoryDataModule) -> None:
+    """The model can learn the data's targets."""
+    classes = datamodule.num_classes
+    if isinstance(model, SoftmaxRegression) and classes is None:
+        raise ConfigError(
+            "data",
+            "has real-valued targets; SoftmaxRegression needs class labels "
+            "(ArrayDataModule with num_classes, IrisDataModule)",
+        )
+    if isinstance(model, LogisticRegression):
+        if classes is not None and classes != 2:
+            raise ConfigError(
+                "data", f"has {classes} classes; LogisticRegression needs 0/1 labels: use SoftmaxRegression"
+            )
+        y = datamodule.y
+        if not bool(((y == 0) | (y == 1)).all()):
+            raise ConfigError("data", "targets must be 0 or 1 for LogisticRegression")
+
+
+def _check_checkpoint_cadence(model: GradientDescentModule, datamodule: InMemoryDataModule, config: Any) -> None:
+    """A manual-twin step of ``updates_per_step`` updates never stops for a checkpoint inside it."""
+    if model.automatic_optimization or model.updates_per_step == 1 or not datamodule.full_batch:
+        return
+    for callback in config["trainer"].get("callbacks") or []:
+        init_args = callback.get("init_args") or {}
+        every = (
+            init_args.get("every_n_train_steps")
+            if str(callback.get("class_path")).endswith("ModelCheckpoint")
+            else None
+        )
+        if every and every % model.updates_per_step:
+            raise ConfigError(
+                "trainer.callbacks.ModelCheckpoint.init_args",
+                ArgumentError(
+                    "every_n_train_steps",
+                    f"must be a multiple of model.init_args.updates_per_step={model.updates_per_step} (the manual twin "
+                    f"takes that many updates per step: a checkpoint between them would be skipped), got {every}",
+                ),
+            )
+
+
+def _check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str) -> None:
+    """The model the checkpoint rebuilt fits the data, and its weights have the model's shapes."""
+    for name, data_name in (("in_features", "num_features"), ("num_classes", "num_classes")):
+        mine, data = getattr(model, name, None), getattr(datamodule, data_name, None)
+        if mine is not None and data is not None and mine != data:
+            raise ConfigError(
+                "ckpt_path", f"{ckpt_path}: its model has {name}={mine}, the data's {data_name} is {data}"
+            )
+    checkpoint = check_checkpoint(ckpt_path)
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    for name, tensor in checkpoint["state_dict"].items():
+        if name in expected and tuple(tensor.shape) != expected[name]:
+            raise ConfigError(
+                "ckpt_path",
+                f"{ckpt_path}: its {name} has shape {tuple(tensor.shape)}, the configured model's {expected[name]}",
+            )

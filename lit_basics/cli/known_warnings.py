@@ -1,0 +1,54 @@
+"""The upstream notices a lit-basics run silences, each for a reason of its own; nothing else."""
+
+from __future__ import annotations
+
+import warnings
+
+from lightning.pytorch.utilities.warnings import PossibleUserWarning
+
+__all__ = ["KNOWN_WARNINGS", "filter_known_warnings"]
+
+#: (message regex, category, why it is silenced).
+KNOWN_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
+    (
+        r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        FutureWarning,
+        "torch 2.13 deprecated constructing LeafSpec, which Lightning 2.6 still does on every batch transfer",
+    ),
+    (
+        r"You defined a `validation_step` but have no `val_dataloader`",
+        PossibleUserWarning,
+        "validation is on only when the data module holds out a split (val_fraction > 0), by design",
+    ),
+    (
+        r"The number of training batches \(\d+\) is smaller than the logging interval",
+        PossibleUserWarning,
+        "it assumes self.log per step; UpdateLog logs every update itself",
+    ),
+    (
+        r"Using ModelCheckpoint with manual optimization and every_n_train_steps",
+        UserWarning,
+        "the manual twin's checkpoint at step k holds the weights after k updates, like the automatic twin's",
+    ),
+    (
+        r"Checkpoint directory .* exists and is not empty",
+        UserWarning,
+        "--ckpt_path last resumes into the run's own directory on purpose",
+    ),
+    (
+        r"Couldn't infer the batch indices fetched from your dataloader: `ResidentBatches`",
+        UserWarning,
+        "PredictionsCSV takes the rows in order from the resident loader; it needs no batch indices",
+    ),
+    (
+        r"The dirpath has changed from",
+        UserWarning,
+        "evaluating a checkpoint (test/predict --ckpt_path) writes to a new run directory on purpose",
+    ),
+)
+
+
+def filter_known_warnings() -> None:
+    """Silence exactly :data:`KNOWN_WARNINGS`, notices a user cannot act on."""
+    for message, category, _ in KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
