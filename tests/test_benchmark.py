@@ -27,6 +27,8 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     report = json.loads((out / "benchmark.json").read_text())
     assert report["mode"] == "quick"
     assert {"machine", "per_update", "data_path", "peak_rss", "startup"} <= set(report)
+    variants = {row["variant"] for row in report["per_update"]}
+    assert variants == {"automatic", "manual, 1 update per step", "manual, as configured"}
     for row in report["per_update"]:
         for key in ("raw_us", "bare_us", "project_us", "project_over_raw", "project_over_bare"):
             assert math.isfinite(row[key])
@@ -36,6 +38,6 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
         assert row["fit_per_s"] > 0
     assert report["startup"]["ratio"] > 0
     table = (out / "benchmark.md").read_text()
-    assert "| model | optimization | raw notes loop |" in table
+    assert "| model | project variant (config as shipped) | updates per step | raw notes loop |" in table
     assert table in done.stdout
     assert list(tmp_path.iterdir()) == [out]  # nothing else written

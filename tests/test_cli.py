@@ -1,8 +1,8 @@
-"""The lit-basics CLI: every config end to end, its TensorBoard events read back, checkpoints."""
+"""The lit-basics CLI: every config end to end, its TensorBoard events read back, outputs under
+runs/ only, checkpoints, the other subcommands."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,60 +11,125 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_basics.cli import cli_main
-from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
+from lit_basics.diagnostics import diagnose
+from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
+from lit_basics.notes_loops import notes_logistic_bce
+
+pytestmark = pytest.mark.usefixtures("plain_argv")
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
-SINGLE_DEVICE_CONFIGS = [c for c in CONFIGS if c.stem in ("linear", "polynomial", "logistic")]
+SINGLE_DEVICE_CONFIGS = [c for c in CONFIGS if c.stem != "ddp"]
+QUIET = "--trainer.enable_progress_bar=false"
 
 
-@pytest.fixture(autouse=True)
-def _plain_argv(monkeypatch):
-    # LightningCLI warns when called with args while sys.argv holds pytest's own arguments.
-    monkeypatch.setattr(sys, "argv", ["lit-basics"])
-
-
-def scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
+def scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:  # tag -> [(step, value)]
     events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
     events.Reload()
     return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
+def files_under(directory: Path) -> set[str]:
+    return {str(p.relative_to(directory)) for p in directory.rglob("*")}
+
+
 def test_every_config_is_tested():
-    # The notes' configs run here; configs/ddp.yaml runs in tests/test_distributed.py (subprocess).
-    assert {c.stem for c in CONFIGS} == {"linear", "polynomial", "logistic", "ddp"}
+    # The single-device configs run here; configs/ddp.yaml runs in tests/test_distributed.py (subprocess).
+    assert {c.stem for c in CONFIGS} == {"linear", "polynomial", "logistic", "softmax", "ddp"}
+
+
+def test_every_config_key_is_commented():
+    for config in CONFIGS:
+        for number, line in enumerate(config.read_text().splitlines(), start=1):
+            stripped = line.strip()
+            if ":" in stripped and not stripped.startswith(("#", "- class_path", "class_path", "init_args")):
+                key, _, value = stripped.partition(":")
+                if value.strip() and not value.strip().startswith("#"):
+                    assert "#" in value, f"{config.name}:{number}: `{key}` has no comment"
 
 
 @pytest.mark.parametrize("optimization", ["automatic", "manual"])
 @pytest.mark.parametrize("config", SINGLE_DEVICE_CONFIGS, ids=lambda c: c.stem)
-def test_config_fits_and_logs_one_scalar_per_update(tmp_path, monkeypatch, capsys, config, optimization):
+def test_config_fits_and_logs_what_it_promises(tmp_path, monkeypatch, capsys, config, optimization):
+    """One run of each config and twin (manual: 100 updates per Lightning step, as configured),
+    its outputs under runs/ and its TensorBoard events read back: one point per update, the gap
+    to the exact optimum, trajectories and figures at every cadence, hparams with the diagnosis."""
     monkeypatch.chdir(tmp_path)
     settings = yaml.safe_load(config.read_text())
-    updates = settings["trainer"]["max_steps"]
-    cli = cli_main(["fit", "-c", str(config), f"--model.optimization={optimization}"])
-    trainer = cli.trainer
+    updates = min(settings["trainer"]["max_steps"], 600)
+    cli = cli_main(
+        ["fit", "-c", str(config), f"--model.optimization={optimization}", f"--trainer.max_steps={updates}", QUIET]
+    )
+    model, trainer = cli.model, cli.trainer
     assert trainer.global_step == updates
     log_dir = Path(trainer.log_dir).resolve()
-    assert log_dir.is_relative_to(tmp_path)
+    assert log_dir.is_relative_to(tmp_path / "runs")
+    assert {p.name for p in tmp_path.iterdir()} == {"runs"}
     assert (log_dir / "config.yaml").is_file()
     assert (log_dir / "hparams.yaml").is_file()
     assert (log_dir / "checkpoints" / "last.ckpt").is_file()
-    found = scalars(log_dir)
-    expected_tags = {"train/loss", "train/acc"} if config.stem == "logistic" else {"train/loss"}
-    assert expected_tags <= set(found)
-    for tag in expected_tags:
-        assert [step for step, _ in found[tag]] == list(range(updates)), tag
     out = capsys.readouterr().out
     assert f"Trained {updates} update(s)" in out
     assert f"Logs: {trainer.log_dir}" in out
+    assert "Gradient descent: lr=" in out
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    classifier = config.stem in ("logistic", "softmax")
+    expected = {"train/loss", "train/loss_gap", "params/grad_norm", "hp/final_loss", "hp/final_loss_gap"}
+    expected |= {"hp/condition_number", "hp/max_stable_lr", "hp/predicted_updates"}
+    expected |= {"train/acc", "hp/final_acc"} if classifier else set()
+    expected |= {f"params/w{i}" for i in range(model.w.numel())}
+    expected |= {"params/b"} if model.b.numel() == 1 else {f"params/b{i}" for i in range(model.b.numel())}
+    assert expected <= scalars
+    assert "hp_metric" not in scalars  # no placeholder
+    # One point per update; the gap is the loss minus the exact optimum.
+    x, y = cli.datamodule.training_rows()
+    optimal = model.optimum(x, y).loss
+    losses, gaps = events.Scalars("train/loss"), events.Scalars("train/loss_gap")
+    assert [g.step for g in gaps] == [e.step for e in losses] == list(range(updates))
+    for loss, gap in zip(losses, gaps, strict=True):
+        assert gap.value == pytest.approx(loss.value - optimal, rel=1e-5, abs=1e-6)
+    if classifier:
+        assert [e.step for e in events.Scalars("train/acc")] == list(range(updates))
+    # Trajectories at every multiple of the logging cadence (also inside the manual twin's steps of
+    # 100 updates), ending at the final parameters.
+    cadence = trainer.log_every_n_steps
+    w0 = events.Scalars("params/w0")
+    multiples = list(range(0, updates, cadence))
+    assert [e.step for e in w0] == [*multiples, updates]
+    assert [e.step for e in events.Scalars("params/grad_norm")] == multiples
+    assert w0[-1].value == pytest.approx(model.w.flatten()[0].item(), rel=1e-6)
+    # Figures: in TensorBoard and as PNG files, at start, every cadence and end.
+    inspector = next(c for c in trainer.callbacks if type(c).__name__ == "NotesInspector")
+    tags = set(events.Tags()["images"])
+    assert f"figure/{type(model).__name__}" in tags
+    pngs = sorted(p.name for p in (log_dir / "figures").glob("step_*.png"))
+    figure_steps = sorted({*range(0, updates, inspector.figure_every_n_updates), updates})
+    assert pngs == [f"step_{s:06d}.png" for s in figure_steps]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in (log_dir / "figures").glob("*.png"))
+    # The loss contours with the gradient-descent path: two-parameter models only.
+    two_parameters = model.w.numel() + model.b.numel() == 2
+    assert ("figure/loss_contours" in tags) == two_parameters
+    assert (log_dir / "figures" / "loss_contours.png").is_file() == two_parameters
+    # Hyperparameters with results and the diagnosis from the run's start.
+    with torch.no_grad():
+        final = model.objective(model(x), y).item()
+    assert events.Scalars("hp/final_loss")[-1].value == pytest.approx(final, rel=1e-5)
+    if classifier and config.stem == "softmax":
+        assert events.Scalars("hp/final_acc")[-1].value >= 0.95
+    torch.manual_seed(settings["seed_everything"])
+    start = type(model)(**{k: v for k, v in model.hparams.items() if not k.startswith("_")})
+    diagnosis = diagnose(start, x, y)
+    assert events.Scalars("hp/condition_number")[-1].value == pytest.approx(diagnosis.condition_number, rel=1e-5)
+    assert events.Scalars("hp/max_stable_lr")[-1].value == pytest.approx(diagnosis.max_stable_lr, rel=1e-5)
+    assert events.Scalars("hp/predicted_updates")[-1].value == diagnosis.updates_to_gap(1e-3)
 
 
 def test_logged_losses_are_the_notes_losses(tmp_path, monkeypatch):
     """The event file holds each update's loss (float32), as the notes compute it."""
-    from notes_reference import notes_logistic_bce
-
     monkeypatch.chdir(tmp_path)
-    cli = cli_main(["fit", "-c", str(REPO / "configs" / "logistic.yaml"), "--trainer.max_steps=200"])
+    cli = cli_main(["fit", "-c", str(REPO / "configs" / "logistic.yaml"), "--trainer.max_steps=200", QUIET])
     logged = [value for _, value in scalars(Path(cli.trainer.log_dir))["train/loss"]]
     # The config's seed-2017 BCE run has the first section's initial w (no earlier draw).
     torch.manual_seed(2017)
@@ -72,34 +137,68 @@ def test_logged_losses_are_the_notes_losses(tmp_path, monkeypatch):
     assert logged == [pytest.approx(r["loss"], rel=1e-6) for r in reference]
 
 
-def test_short_class_names_and_link_of_feature_count(tmp_path, monkeypatch):
+def test_without_a_logger_everything_still_goes_under_runs_and_runs_twice(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    data = tmp_path / "three.csv"
-    data.write_text("".join(f"{i},{2 * i},{i % 3},{i * 0.5}\n" for i in range(20)))
-    cli = cli_main(
+    args = ["fit", "-c", str(REPO / "configs" / "linear.yaml"), "--trainer.logger=false", QUIET]
+    first, second = cli_main(args), cli_main(args)
+    assert {p.name for p in tmp_path.iterdir()} == {"runs"}
+    assert sorted(files_under(tmp_path / "runs" / "linear")) == [
+        "version_0",
+        "version_0/checkpoints",
+        "version_0/checkpoints/epoch=0-step=11.ckpt",
+        "version_0/checkpoints/last.ckpt",
+        "version_0/config.yaml",
+        "version_1",
+        "version_1/checkpoints",
+        "version_1/checkpoints/epoch=0-step=11.ckpt",
+        "version_1/checkpoints/last.ckpt",
+        "version_1/config.yaml",
+    ]
+    assert first.trainer.global_step == second.trainer.global_step == 11
+    # And predictions of a logger-less run land in a run directory of their own too.
+    ckpt = tmp_path / "runs" / "linear" / "version_0" / "checkpoints" / "last.ckpt"
+    cli_main(
+        ["predict", "-c", str(REPO / "configs" / "linear.yaml"), "--trainer.logger=false", f"--ckpt_path={ckpt}", QUIET]
+    )
+    assert (tmp_path / "runs" / "linear" / "version_2" / "predictions.csv").is_file()
+    assert {p.name for p in tmp_path.iterdir()} == {"runs"}
+
+
+def test_default_logger_writes_under_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli_main(
         [
             "fit",
             "--model=LinearRegression",
-            "--data=ArrayDataModule",
-            f"--data.path={data}",
+            "--data=LinearDataModule",
             "--trainer.max_steps=3",
-            "--trainer.accelerator=cpu",
-            "--trainer.enable_progress_bar=false",
-            "--trainer.logger=false",
-            "--trainer.enable_checkpointing=false",
+            "--seed_everything=1",
+            QUIET,
         ]
     )
+    assert {p.name for p in tmp_path.iterdir()} == {"runs"}
+    assert (tmp_path / "runs" / "lightning_logs" / "version_0").is_dir()
+
+
+def test_short_class_names_and_links_from_the_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "three.csv"
+    data.write_text("".join(f"{i},{2 * i},{i % 3},{i % 4}\n" for i in range(20)))
+    common = [
+        "--data=ArrayDataModule",
+        f"--data.path={data}",
+        "--trainer.max_steps=3",
+        "--trainer.logger=false",
+        "--seed_everything=1",
+        QUIET,
+    ]
+    cli = cli_main(["fit", "--model=LinearRegression", *common])
     assert isinstance(cli.model, LinearRegression)
     assert cli.model.in_features == 3
     assert cli.model.w.shape == (3, 1)
-
-
-def test_feature_count_cannot_be_set_against_the_data(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_info:
-        cli_main(["fit", "-c", str(REPO / "configs" / "logistic.yaml"), "--model.init_args.in_features=5"])
-    assert exit_info.value.code != 0
-    assert not (tmp_path / "runs").exists()
+    cli = cli_main(["fit", "--model=SoftmaxRegression", *common, "--data.num_classes=4"])
+    assert isinstance(cli.model, SoftmaxRegression)
+    assert (cli.model.in_features, cli.model.num_classes) == (3, 4)
 
 
 def test_print_config(tmp_path, monkeypatch, capsys):
@@ -110,26 +209,32 @@ def test_print_config(tmp_path, monkeypatch, capsys):
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["model"]["init_args"]["degree"] == 2
     assert printed["seed_everything"] == 2017
-    assert not (tmp_path / "runs").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
     ("config", "model_cls"),
-    [("linear", LinearRegression), ("polynomial", PolynomialRegression), ("logistic", LogisticRegression)],
+    [
+        ("linear", LinearRegression),
+        ("polynomial", PolynomialRegression),
+        ("logistic", LogisticRegression),
+        ("softmax", SoftmaxRegression),
+    ],
 )
 def test_checkpoint_round_trip(tmp_path, monkeypatch, config, model_cls):
     monkeypatch.chdir(tmp_path)
-    cli = cli_main(["fit", "-c", str(REPO / "configs" / f"{config}.yaml"), "--trainer.enable_progress_bar=false"])
+    cli = cli_main(["fit", "-c", str(REPO / "configs" / f"{config}.yaml"), "--trainer.max_steps=150", QUIET])
     path = Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt"
-    # Hyperparameters are plain values: the checkpoint loads with weights_only=True.
+    # Hyperparameters are plain values and name no function: the checkpoint loads with weights_only=True.
     state = torch.load(path, weights_only=True)
     assert state["global_step"] == cli.trainer.global_step
     assert "_instantiator" not in state["hyper_parameters"]
+    assert state["hyper_parameters"]["_class_path"] == f"lit_basics.models.{model_cls.__name__}"
     loaded = model_cls.load_from_checkpoint(path, weights_only=True)
-    assert dict(loaded.hparams) == {k: v for k, v in cli.model.hparams.items() if k != "_class_path"}
+    assert dict(loaded.hparams) == dict(cli.model.hparams)
     torch.testing.assert_close(loaded.w, cli.model.w)
     torch.testing.assert_close(loaded.b, cli.model.b)
-    x = cli.datamodule.x[:5].float() if config != "polynomial" else cli.datamodule.x[:5]
+    x = cli.datamodule.x[:5]
     torch.testing.assert_close(loaded(x), cli.model(x))
 
 
@@ -138,10 +243,11 @@ def test_checkpoint_round_trip(tmp_path, monkeypatch, config, model_cls):
 def test_validate_test_and_predict_subcommands(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(REPO / "configs" / "logistic.yaml")
-    fit = cli_main(["fit", "-c", config, "--trainer.max_steps=50", "--data.val_fraction=0.2"])
+    fit = cli_main(["fit", "-c", config, "--trainer.max_steps=50", "--data.val_fraction=0.2", QUIET])
     ckpt = str(Path(fit.trainer.log_dir) / "checkpoints" / "last.ckpt")
     for command in ("validate", "test"):
-        cli = cli_main([command, "-c", config, "--data.val_fraction=0.2", f"--ckpt_path={ckpt}"])
+        cli = cli_main([command, "-c", config, "--data.val_fraction=0.2", f"--ckpt_path={ckpt}", QUIET])
         assert cli.trainer.callback_metrics[f"{'val' if command == 'validate' else 'test'}/acc"] > 0.5
-    cli = cli_main(["predict", "-c", config, f"--ckpt_path={ckpt}", "--data.batch_size=40"])
+    cli = cli_main(["predict", "-c", config, f"--ckpt_path={ckpt}", "--data.batch_size=40", QUIET])
     assert cli.trainer.predict_loop.predictions is not None
+    assert {p.name for p in tmp_path.iterdir()} == {"runs"}

@@ -11,17 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from notes_reference import notes_logistic_data
 
 from lit_basics.data import (
     ArrayDataModule,
     DataFileError,
+    FullBatch,
+    IrisDataModule,
     LinearDataModule,
     LogisticDataModule,
     PolynomialDataModule,
     ResidentBatches,
+    default_iris_path,
     default_logistic_path,
 )
+from lit_basics.notes_loops import notes_logistic_data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,6 +64,46 @@ def test_logistic_data_is_the_notes_scaling():
     assert torch.equal(dm.y, y)
 
 
+def test_iris_is_fishers_table():
+    dm = IrisDataModule()
+    assert dm.x.shape == (150, 4)
+    assert dm.y.shape == (150, 1)
+    assert dm.y.dtype == torch.int64
+    assert dm.y.flatten().bincount().tolist() == [50, 50, 50]
+    assert dm.num_classes == 3
+    assert dm.num_features == 4
+    # Fisher (1936) column means (cm), and the first and last flowers.
+    assert dm.x.double().mean(dim=0).tolist() == pytest.approx([5.843333, 3.057333, 3.758, 1.199333], abs=1e-6)
+    assert dm.x[0].tolist() == pytest.approx([5.1, 3.5, 1.4, 0.2])
+    assert dm.x[-1].tolist() == pytest.approx([5.9, 3.0, 5.1, 1.8])
+    assert default_iris_path().is_file()
+
+
+def test_array_data_module_takes_integer_class_labels(tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text("0.1,0.2,0\n0.3,0.1,2\n0.5,0.5,1\n")
+    dm = ArrayDataModule(path=str(path), num_classes=3)
+    assert dm.y.dtype == torch.int64
+    assert dm.y.flatten().tolist() == [0, 2, 1]
+    assert dm.num_classes == 3
+    assert ArrayDataModule(path=str(path)).num_classes is None
+
+
+@pytest.mark.parametrize("label", ["3", "-1", "1.5", "2.0000001"])
+def test_class_labels_outside_zero_to_c_minus_one_name_file_and_line(tmp_path, label):
+    path = tmp_path / "labels.csv"
+    path.write_text(f"0.1,0.2,0\n\n0.3,0.1,{label}\n0.5,0.5,1\n")  # the bad label is on line 3
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: class label must be an integer in 0..2"):
+        ArrayDataModule(path=str(path), num_classes=3)
+
+
+def test_class_labels_from_arrays_are_checked():
+    with pytest.raises(ValueError, match=r"^y must hold class labels 0..1; row 1 holds 2"):
+        ArrayDataModule(x=[[0.0], [1.0]], y=[0, 2], num_classes=2)
+    with pytest.raises(ValueError, match=r"^num_classes must be null"):
+        ArrayDataModule(x=[[0.0], [1.0]], y=[0, 1], num_classes=1)
+
+
 def test_shipped_data_matches_shared_copy():
     shared = REPO.parent / "shared" / "data" / "data.txt"
     if not shared.exists():
@@ -68,6 +111,7 @@ def test_shipped_data_matches_shared_copy():
     assert default_logistic_path().read_bytes() == shared.read_bytes()
 
 
+@pytest.mark.slow
 def test_default_data_loads_from_any_working_directory(tmp_path):
     code = "from lit_basics.data import LogisticDataModule; print(LogisticDataModule().num_samples)"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
@@ -83,6 +127,15 @@ def test_full_batch_in_file_order_by_default():
     [(x, y)] = batches(dm.train_dataloader())
     assert torch.equal(x, dm.x)
     assert torch.equal(y, dm.y)
+    [batch] = list(dm.train_dataloader())
+    assert isinstance(batch, FullBatch)
+    assert dm.full_batch
+
+
+def test_only_the_whole_data_in_a_fixed_order_is_a_full_batch():
+    assert not any(isinstance(b, FullBatch) for b in LogisticDataModule(batch_size=30).train_dataloader())
+    assert not any(isinstance(b, FullBatch) for b in LogisticDataModule(shuffle=True).train_dataloader())
+    assert all(isinstance(b, FullBatch) for b in LogisticDataModule(batch_size=500).train_dataloader())
 
 
 def test_mini_batches_cover_the_data_in_order():
@@ -272,8 +325,8 @@ def test_installed_wheel_carries_data_txt(tmp_path):
     [wheel] = wheel_dir.glob("lit_basics-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--target", target, wheel], check=True)
     code = (
-        "from lit_basics.data import LogisticDataModule, default_logistic_path;"
-        "print(default_logistic_path()); print(LogisticDataModule().num_samples)"
+        "from lit_basics.data import IrisDataModule, LogisticDataModule, default_logistic_path;"
+        "print(default_logistic_path()); print(LogisticDataModule().num_samples + IrisDataModule().num_samples)"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
@@ -281,4 +334,4 @@ def test_installed_wheel_carries_data_txt(tmp_path):
     )
     path, rows = out.stdout.split()
     assert Path(path) == target / "lit_basics" / "_data" / "data.txt"
-    assert rows == "100"
+    assert rows == "250"

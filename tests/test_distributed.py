@@ -10,17 +10,23 @@ from pathlib import Path
 import lightning.pytorch as pl
 import pytest
 import torch
-from conftest import tiny_trainer
 
-from lit_basics.data import LinearDataModule, LogisticDataModule, PolynomialDataModule
-from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
+from lit_basics.callbacks import DivergenceStop, UpdateLog
+from lit_basics.data import IrisDataModule, LinearDataModule, LogisticDataModule, PolynomialDataModule
+from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
+from tests.helpers import params_of, tiny_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = [
-    (LinearRegression, LinearDataModule, 11),  # 15 rows: shards of 7 and 8
-    (PolynomialRegression, PolynomialDataModule, 101),  # 61 rows: 30 and 31
-    (LogisticRegression, LogisticDataModule, 200),  # 100 rows: 50 and 50
+    (LinearRegression, LinearDataModule, 11, {}),  # 15 rows: shards of 7 and 8
+    (PolynomialRegression, PolynomialDataModule, 101, {}),  # 61 rows: 30 and 31
+    (LogisticRegression, LogisticDataModule, 200, {}),  # 100 rows: 50 and 50
+    (LogisticRegression, LogisticDataModule, 200, {"l2": 0.01, "l1": 0.001}),
+    (SoftmaxRegression, IrisDataModule, 150, {"l2": 0.01, "lr": 0.1}),  # 150 rows: 75 and 75
 ]
+# Float32 summation order alone moves the parameters this much: softmax on iris (κ ≈ 2.9e4) after
+# 150 updates ends 1.9e-6 (automatic) and 3.4e-6 (manual) apart with its rows merely permuted.
+TOLERANCE = {SoftmaxRegression: 1e-5}
 
 
 class DestroyProcessGroup(pl.Callback):
@@ -31,29 +37,64 @@ class DestroyProcessGroup(pl.Callback):
             torch.distributed.destroy_process_group()
 
 
-def params(model) -> torch.Tensor:
-    return torch.cat([model.w.detach().flatten(), model.b.detach()])
-
-
-def fit(model_cls, dm_cls, updates, optimization, **trainer_kwargs):
+def fit(model_cls, dm_cls, updates, optimization, model_kwargs, **trainer_kwargs):
     torch.manual_seed(2017)
-    model = model_cls(optimization=optimization)
+    model = model_cls(optimization=optimization, updates_per_step=50, **model_kwargs)
     trainer = tiny_trainer(updates, **trainer_kwargs)
-    trainer.fit(model, dm_cls(passes_per_epoch=updates))
+    trainer.fit(model, dm_cls(passes_per_epoch=100))
     return model, trainer
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("optimization", ["automatic", "manual"])
-@pytest.mark.parametrize(("model_cls", "dm_cls", "updates"), CASES, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_two_processes_match_one(model_cls, dm_cls, updates, optimization):
-    single, _ = fit(model_cls, dm_cls, updates, optimization)
+@pytest.mark.parametrize(
+    ("model_cls", "dm_cls", "updates", "model_kwargs"),
+    CASES,
+    ids=["linear", "polynomial", "logistic", "logistic-penalised", "softmax"],
+)
+def test_two_processes_match_one(model_cls, dm_cls, updates, model_kwargs, optimization):
+    """Every update all-reduces (manual twin: 50 updates per step, each through manual_backward)."""
+    single, _ = fit(model_cls, dm_cls, updates, optimization, model_kwargs)
     double, trainer = fit(
-        model_cls, dm_cls, updates, optimization, devices=2, strategy="ddp_spawn", callbacks=[DestroyProcessGroup()]
+        model_cls,
+        dm_cls,
+        updates,
+        optimization,
+        model_kwargs,
+        devices=2,
+        strategy="ddp_spawn",
+        callbacks=[DestroyProcessGroup()],
     )
     assert trainer.world_size == 2
-    relative = ((params(double) - params(single)).abs() / params(single).abs().clamp_min(1e-12)).max().item()
-    assert relative <= 1e-6, f"relative difference {relative:.3g}"
+    relative = ((params_of(double) - params_of(single)).abs() / params_of(single).abs().clamp_min(1e-3)).max().item()
+    assert relative <= TOLERANCE.get(model_cls, 1e-6), f"relative difference {relative:.3g}"
+
+
+@pytest.mark.slow
+def test_divergence_stops_every_process_at_the_same_update(tmp_path):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    trainer = tiny_trainer(
+        50,
+        devices=2,
+        strategy="ddp_spawn",
+        callbacks=[
+            UpdateLog(),
+            DivergenceStop(),
+            ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=20),
+            DestroyProcessGroup(),
+        ],
+        enable_checkpointing=True,
+        log_every_n_steps=5,
+    )
+    # ddp_spawn re-raises a process's exception with its text. (Which update overflows first can
+    # differ by one from a single process: each shard's mean overflows later than the whole mean.)
+    with pytest.raises(Exception, match=r"DivergenceError: update 1[12]: the loss is"):
+        trainer.fit(
+            LinearRegression(lr=1.0, optimization="manual", updates_per_step=100),
+            LinearDataModule(passes_per_epoch=100),
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 class _RecordRows(pl.Callback):
@@ -132,6 +173,7 @@ def test_real_cli_ddp_matches_one_process(tmp_path, optimization):
         # Only rank 0 wrote: one version directory, one event file.
         assert len(list(run_dir.glob("runs/logistic/version_*"))) == 1
         assert len(list(run_dir.rglob("events.out.tfevents.*"))) == 1
+        assert {p.name for p in run_dir.iterdir()} == {"runs"}
     relative = ((results[2] - results[1]).abs() / results[1].abs()).max().item()
     assert relative <= 1e-6
 

@@ -7,27 +7,25 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_trainer
 from torchmetrics.functional.classification import binary_accuracy
 
-from lit_basics.data import ArrayDataModule, LogisticDataModule
-from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
+from lit_basics.data import ArrayDataModule, IrisDataModule, LogisticDataModule
+from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
 from lit_basics.models.logistic import notes_binary_loss, predicted_labels
+from tests.helpers import MemoryLogger, tiny_trainer
 
-FAMILIES = [LinearRegression, PolynomialRegression, LogisticRegression]
+FAMILIES = [LinearRegression, PolynomialRegression, LogisticRegression, SoftmaxRegression]
 
 
 @pytest.mark.parametrize("model_cls", FAMILIES)
 def test_parameters_are_w_and_b_with_notes_initialisation(model_cls):
     torch.manual_seed(2017)
     model = model_cls()
-    k = model.w.shape[0]
     torch.manual_seed(2017)
-    expected_w = torch.randn(k, 1)
+    expected_w = torch.randn(*model.w.shape)
     assert [name for name, _ in model.named_parameters()] == ["w", "b"]
     assert torch.equal(model.w.detach(), expected_w)
-    assert torch.equal(model.b.detach(), torch.zeros(1))
-    assert model.b.shape == (1,)
+    assert torch.equal(model.b.detach(), torch.zeros(model.w.shape[1]))
 
 
 @pytest.mark.parametrize("model_cls", FAMILIES)
@@ -36,7 +34,7 @@ def test_construction_draws_only_w(model_cls):
     model = model_cls()
     after_model = torch.rand(1)
     torch.manual_seed(0)
-    torch.randn(model.w.shape[0], 1)
+    torch.randn(*model.w.shape)
     assert torch.equal(torch.rand(1), after_model)
 
 
@@ -131,6 +129,16 @@ def test_logistic_predict_gives_probability_and_label():
         (lambda: PolynomialRegression(in_features=2), "in_features"),
         (lambda: LogisticRegression(loss="mse"), "loss"),
         (lambda: LogisticRegression(in_features=-2), "in_features"),
+        (lambda: LinearRegression(l2=-0.1), "l2"),
+        (lambda: LinearRegression(l1=float("nan")), "l1"),
+        (lambda: LogisticRegression(l2=float("inf")), "l2"),
+        (lambda: LinearRegression(updates_per_step=0), "updates_per_step"),
+        (lambda: LinearRegression(optimizer_kwargs={"momentum": -1}), "optimizer_kwargs"),
+        (lambda: LinearRegression(optimizer_kwargs={"nesterov_typo": True}), "optimizer_kwargs"),
+        (lambda: LinearRegression(optimizer="Adam", optimizer_kwargs={"betas": "high"}), "optimizer_kwargs"),
+        (lambda: LinearRegression(optimizer_kwargs={"lr": 0.1}), "optimizer_kwargs"),
+        (lambda: SoftmaxRegression(num_classes=1), "num_classes"),
+        (lambda: SoftmaxRegression(num_classes=None), "num_classes"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_them(factory, argument):
@@ -158,8 +166,6 @@ def test_any_torch_optimizer_for_the_automatic_twin():
 
 
 def test_validation_and_test_metrics(tmp_path):
-    from conftest import MemoryLogger
-
     logger = MemoryLogger()
     model = LogisticRegression()
     dm = LogisticDataModule(val_fraction=0.2, passes_per_epoch=50)
@@ -186,3 +192,69 @@ def test_regression_on_user_arrays_reaches_least_squares():
     torch.testing.assert_close(
         torch.cat([model.w.detach().flatten(), model.b.detach()]).double(), solution.flatten(), atol=1e-4, rtol=0
     )
+
+
+def test_penalty_is_the_documented_objective():
+    torch.manual_seed(0)
+    model = LinearRegression(in_features=3, l2=0.3, l1=0.2)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    w = model.w.detach()
+    expected = ((x @ w + model.b.detach() - y) ** 2).mean() + 0.15 * (w**2).sum() + 0.2 * w.abs().sum()
+    torch.testing.assert_close(model.objective(model(x), y).detach(), expected)
+    # b is not penalised.
+    with torch.no_grad():
+        model.b.fill_(5.0)
+    torch.testing.assert_close(model.penalty().detach(), 0.15 * (w**2).sum() + 0.2 * w.abs().sum())
+
+
+def test_without_penalties_the_objective_is_the_loss_itself():
+    model = LogisticRegression()
+    x, y = torch.randn(5, 2), torch.randint(0, 2, (5, 1)).float()
+    assert torch.equal(model.objective(model(x), y), model.loss(model(x), y))
+
+
+def test_l2_gradient_is_sgd_weight_decay():
+    """l2 is torch's weight_decay on w: one automatic update with l2 equals SGD(weight_decay=l2) on w."""
+    results = []
+    for kwargs in ({"l2": 0.5}, {"optimizer_kwargs": None}):
+        torch.manual_seed(2017)
+        model = LinearRegression(in_features=2, lr=0.1, **kwargs)
+        x, y = torch.randn(10, 2), torch.randn(10, 1)
+        loss = model.objective(model(x), y)
+        loss.backward()
+        if "l2" not in kwargs:
+            model.w.grad += 0.5 * model.w.detach()
+        results.append(model.w.grad.clone())
+    torch.testing.assert_close(results[0], results[1])
+
+
+def test_softmax_forward_loss_and_predict_against_torch():
+    torch.manual_seed(1)
+    model = SoftmaxRegression(in_features=4, num_classes=3)
+    x, y = torch.randn(9, 4), torch.randint(0, 3, (9, 1))
+    logits = x @ model.w + model.b
+    torch.testing.assert_close(model(x), logits)
+    reference = torch.nn.CrossEntropyLoss()(logits, y.flatten())
+    torch.testing.assert_close(model.loss(model(x), y), reference)
+    out = model.predict(x)
+    torch.testing.assert_close(out["probability"], torch.softmax(logits, dim=1))
+    assert out["probability"].sum(dim=1).allclose(torch.ones(9))
+    assert torch.equal(out["label"].flatten(), logits.argmax(dim=1))
+    correct = model.update_metrics(model(x), y, model.loss(model(x), y))["acc"]
+    assert int(correct) == int((logits.argmax(dim=1) == y.flatten()).sum())
+
+
+def test_softmax_validation_accuracy_is_torchmetrics_multiclass():
+    from torchmetrics.functional.classification import multiclass_accuracy
+
+    torch.manual_seed(2017)
+    model = SoftmaxRegression(lr=0.05, l2=0.01)
+    dm = IrisDataModule(val_fraction=0.2, passes_per_epoch=50)
+    trainer = tiny_trainer(100, num_sanity_val_steps=0)
+    trainer.fit(model, dm)
+    results = trainer.test(model, dm, verbose=False)[0]
+    x, y = dm.x[dm._val_index], dm.y[dm._val_index]
+    with torch.no_grad():
+        logits = model(x)
+    expected = multiclass_accuracy(logits.argmax(dim=1), y.flatten(), num_classes=3, average="micro")
+    assert results["test/acc"] == pytest.approx(expected.item())

@@ -1,23 +1,26 @@
-"""The modules against the notes' own loops (tests/notes_reference.py), update by update.
+"""The modules against the notes' own loops (lit_basics.notes_loops), update by update.
 
 The twin that does what the notes' code does must match it bit for bit, printed lines included:
 for linear and polynomial regression that is the manual twin (the notes update by hand, rounding
-``lr * grad`` and then the difference); for logistic regression the automatic twin (the notes call
-``torch.optim.SGD``). The other twin rounds its update once or twice where the notes do the
-opposite, so it is held to a relative 1e-6 per update.
+``lr * grad`` and then the difference) — at every ``updates_per_step``; for logistic regression the
+automatic twin (the notes call ``torch.optim.SGD``). The other twin rounds its update once or twice
+where the notes do the opposite, so it is held to a relative 1e-6 per update.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import MemoryLogger, ParamRecorder, tiny_trainer
-from notes_reference import notes_linear, notes_logistic, notes_logistic_bce, notes_polynomial
 
 from lit_basics.data import LinearDataModule, LogisticDataModule, PolynomialDataModule
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression
+from lit_basics.notes_loops import notes_linear, notes_logistic, notes_logistic_bce, notes_polynomial
+from tests.helpers import MemoryLogger, ParamRecorder, tiny_trainer
 
-OPTIMIZATIONS = ["automatic", "manual"]
+# (optimization, updates_per_step): the automatic twin, and the manual twin one update per step or
+# the notes' whole loop in a few steps.
+TWINS = [("automatic", 1), ("manual", 1), ("manual", 100)]
+IDS = ["automatic", "manual", "manual-100-per-step"]
 
 
 def fit_and_record(model_factory, datamodule, updates: int, seed: int = 2017, pre_draws=()):
@@ -27,7 +30,9 @@ def fit_and_record(model_factory, datamodule, updates: int, seed: int = 2017, pr
         torch.randn(*shape)
     model = model_factory()
     logger, recorder = MemoryLogger(), ParamRecorder()
-    tiny_trainer(updates, logger=logger, callbacks=[recorder], log_every_n_steps=7).fit(model, datamodule)
+    trainer = tiny_trainer(updates, logger=logger, callbacks=[recorder], log_every_n_steps=7)
+    trainer.fit(model, datamodule)
+    assert trainer.global_step == updates
     return model, logger.metrics, recorder
 
 
@@ -35,6 +40,7 @@ def assert_matches_notes(reference, metrics, recorder, *, exact: bool, check_acc
     """``exact``: bit for bit (the twin that does what the notes do); else relative 1e-6."""
     rtol, atol = (0.0, 0.0) if exact else (1e-6, 1e-7)
     assert [step for step, _ in metrics["train/loss"]] == list(range(len(reference)))
+    assert len(recorder.w) == len(reference)
     for i, record in enumerate(reference):
         loss = metrics["train/loss"][i][1]
         assert loss == pytest.approx(record["loss"], rel=rtol, abs=atol), f"loss of update {i + 1}"
@@ -44,11 +50,13 @@ def assert_matches_notes(reference, metrics, recorder, *, exact: bool, check_acc
             assert metrics["train/acc"][i][1] == record["acc"], f"accuracy of update {i + 1}"
 
 
-@pytest.mark.parametrize("optimization", OPTIMIZATIONS)
-def test_linear_matches_notes(optimization):
+@pytest.mark.parametrize(("optimization", "per_step"), TWINS, ids=IDS)
+def test_linear_matches_notes(optimization, per_step):
     reference = notes_linear()
     _, metrics, recorder = fit_and_record(
-        lambda: LinearRegression(optimization=optimization), LinearDataModule(passes_per_epoch=11), 11
+        lambda: LinearRegression(optimization=optimization, updates_per_step=per_step),
+        LinearDataModule(passes_per_epoch=100),
+        11,
     )
     exact = optimization == "manual"
     assert_matches_notes(reference, metrics, recorder, exact=exact)
@@ -59,11 +67,13 @@ def test_linear_matches_notes(optimization):
         assert ours == printed
 
 
-@pytest.mark.parametrize("optimization", OPTIMIZATIONS)
-def test_polynomial_matches_notes(optimization):
+@pytest.mark.parametrize(("optimization", "per_step"), TWINS, ids=IDS)
+def test_polynomial_matches_notes(optimization, per_step):
     reference = notes_polynomial()
     _, metrics, recorder = fit_and_record(
-        lambda: PolynomialRegression(optimization=optimization), PolynomialDataModule(passes_per_epoch=101), 101
+        lambda: PolynomialRegression(optimization=optimization, updates_per_step=per_step),
+        PolynomialDataModule(passes_per_epoch=100),
+        101,
     )
     exact = optimization == "manual"
     assert_matches_notes(reference, metrics, recorder, exact=exact)
@@ -74,11 +84,11 @@ def test_polynomial_matches_notes(optimization):
     assert ours == printed
 
 
-@pytest.mark.parametrize("optimization", OPTIMIZATIONS)
-def test_logistic_notes_loss_matches_notes(optimization):
+@pytest.mark.parametrize(("optimization", "per_step"), TWINS, ids=IDS)
+def test_logistic_notes_loss_matches_notes(optimization, per_step):
     reference = notes_logistic()
     _, metrics, recorder = fit_and_record(
-        lambda: LogisticRegression(loss="notes", optimization=optimization),
+        lambda: LogisticRegression(loss="notes", optimization=optimization, updates_per_step=per_step),
         LogisticDataModule(passes_per_epoch=100),
         1000,
     )
@@ -100,12 +110,12 @@ def test_logistic_notes_loss_matches_notes(optimization):
     assert ours == printed
 
 
-@pytest.mark.parametrize("optimization", OPTIMIZATIONS)
-def test_logistic_bce_matches_notes(optimization):
+@pytest.mark.parametrize(("optimization", "per_step"), TWINS, ids=IDS)
+def test_logistic_bce_matches_notes(optimization, per_step):
     # The notes' second version draws its w after the first version's: replay that draw.
     reference = notes_logistic_bce(logit_threshold=0.0)
     _, metrics, recorder = fit_and_record(
-        lambda: LogisticRegression(loss="bce_with_logits", optimization=optimization),
+        lambda: LogisticRegression(loss="bce_with_logits", optimization=optimization, updates_per_step=per_step),
         LogisticDataModule(passes_per_epoch=100),
         1000,
         pre_draws=[(2, 1)],

@@ -16,13 +16,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lit_basics.cli import cli_main
 
+pytestmark = pytest.mark.usefixtures("plain_argv")
+
 REPO = Path(__file__).resolve().parents[1]
 LOGISTIC = str(REPO / "configs" / "logistic.yaml")
-
-
-@pytest.fixture(autouse=True)
-def _plain_argv(monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["lit-basics"])
 
 
 def lit_basics(cwd: Path, *args: str) -> subprocess.Popen:
@@ -44,7 +41,8 @@ def final_params(run_dir: Path) -> tuple[int, torch.Tensor]:
 
 VARIANTS = {
     "automatic": ["--model.optimization=automatic"],
-    "manual": ["--model.optimization=manual"],
+    "manual": ["--model.optimization=manual"],  # 100 updates per Lightning step, as configured
+    "manual_one_per_step": ["--model.optimization=manual", "--model.updates_per_step=1"],
     "shuffled_minibatch": ["--data.batch_size=16", "--data.shuffle=true", "--data.passes_per_epoch=25"],
 }
 
@@ -86,23 +84,35 @@ def test_ckpt_path_last_without_a_previous_run_is_an_error(tmp_path, monkeypatch
         cli_main(["fit", "-c", LOGISTIC, "--ckpt_path=last"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.rstrip().splitlines()[-1] == (
-        "error: --ckpt_path last: no checkpoint under runs/logistic/version_*/checkpoints"
+        "error: ckpt_path: last: no checkpoint under runs/logistic/version_*/checkpoints"
     )
 
 
-def test_resume_in_process_continues_the_same_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("logger", ["tensorboard", "none"])
+def test_resume_in_process_continues_the_same_run(tmp_path, monkeypatch, logger):
     monkeypatch.chdir(tmp_path)
-    cli_main(["fit", "-c", LOGISTIC, "--trainer.max_steps=200", "--trainer.enable_progress_bar=false"])
-    resumed = cli_main(
-        ["fit", "-c", LOGISTIC, "--trainer.max_steps=400", "--trainer.enable_progress_bar=false", "--ckpt_path=last"]
-    )
+    extra = ["--trainer.enable_progress_bar=false", "--model.optimization=manual"]
+    if logger == "none":
+        extra.append("--trainer.logger=false")
+    cli_main(["fit", "-c", LOGISTIC, "--trainer.max_steps=200", *extra])
+    resumed = cli_main(["fit", "-c", LOGISTIC, "--trainer.max_steps=300", "--ckpt_path=last", *extra])
     assert resumed is not None
-    assert resumed.trainer.global_step == 400
+    assert resumed.trainer.global_step == 300
     assert Path(resumed.trainer.log_dir).name == "version_0"
     assert [p.name for p in (tmp_path / "runs" / "logistic").iterdir()] == ["version_0"]
+    straight = cli_main(["fit", "-c", LOGISTIC, "--trainer.max_steps=300", *extra])
+    assert torch.equal(resumed.model.w, straight.model.w)
 
 
-@pytest.mark.parametrize("config", ["linear", "polynomial", "logistic"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        "polynomial",
+        "logistic",
+        pytest.param("linear", marks=pytest.mark.slow),
+        pytest.param("softmax", marks=pytest.mark.slow),
+    ],
+)
 def test_same_seed_same_bits(tmp_path, monkeypatch, config):
     monkeypatch.chdir(tmp_path)
     runs = []

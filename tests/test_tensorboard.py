@@ -1,4 +1,7 @@
-"""TensorBoard inspection: the optimum, the logged tags, figures, hparams, and a real server."""
+"""TensorBoard: a real server serves a run's scalars, figures and hparams; `lit-basics tensorboard`.
+
+(What a fit logs is checked event by event in tests/test_cli.py.)
+"""
 
 from __future__ import annotations
 
@@ -11,108 +14,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
-import scipy.optimize
-import torch
-from conftest import free_port
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_basics.cli import cli_main
-from lit_basics.data import LinearDataModule, LogisticDataModule, PolynomialDataModule
-from lit_basics.models import LinearRegression, PolynomialRegression
-from lit_basics.reference import least_squares_optimum, logistic_optimum
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.usefixtures("plain_argv")
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _plain_argv(monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["lit-basics"])
-
-
-def test_least_squares_matches_numpy():
-    for dm, model in ((LinearDataModule(), LinearRegression()), (PolynomialDataModule(), PolynomialRegression())):
-        features = model.features(dm.x).double()
-        design = np.hstack([features.numpy(), np.ones((features.shape[0], 1))])
-        solution, *_ = np.linalg.lstsq(design, dm.y.double().numpy(), rcond=None)
-        optimum = least_squares_optimum(features, dm.y)
-        np.testing.assert_allclose(optimum.w.numpy().ravel(), solution[:-1].ravel(), rtol=1e-9)
-        np.testing.assert_allclose(optimum.b.numpy(), solution[-1], rtol=1e-9, atol=1e-12)
-
-
-def test_polynomial_optimum_is_the_notes_target():
-    dm = PolynomialDataModule()
-    optimum = PolynomialRegression().optimum(dm.x, dm.y)
-    np.testing.assert_allclose(optimum.w.numpy().ravel(), [0.5, 3.0, 2.4], atol=1e-6)
-    assert optimum.b.item() == pytest.approx(0.9, abs=1e-6)
-
-
-def test_logistic_optimum_matches_scipy():
-    dm = LogisticDataModule()
-    x, y = dm.x.double().numpy(), dm.y.double().numpy().ravel()
-
-    def loss_and_grad(theta):
-        z = x @ theta[:2] + theta[2]
-        loss = np.mean(np.logaddexp(0, z) - y * z)
-        residual = 1 / (1 + np.exp(-z)) - y
-        return loss, np.append(x.T @ residual, residual.sum()) / len(y)
-
-    result = scipy.optimize.minimize(loss_and_grad, np.zeros(3), jac=True, method="BFGS", options={"gtol": 1e-12})
-    optimum = logistic_optimum(dm.x, dm.y)
-    ours = np.append(optimum.w.numpy().ravel(), optimum.b.numpy())
-    np.testing.assert_allclose(ours, result.x, rtol=1e-6)
-    assert optimum.loss == pytest.approx(result.fun, rel=1e-9)
-
-
-def test_logistic_optimum_refuses_separable_data():
-    x = torch.tensor([[0.0], [1.0], [2.0], [3.0]])
-    y = torch.tensor([[0.0], [0.0], [1.0], [1.0]])
-    with pytest.raises(ValueError, match="separable"):
-        logistic_optimum(x, y)
-
-
-def read_events(log_dir: Path):
-    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0, "images": 0})
-    events.Reload()
-    return events
-
-
-@pytest.mark.parametrize("config", ["linear", "polynomial", "logistic"])
-def test_fit_logs_gap_trajectories_figures_and_hparams(tmp_path, monkeypatch, config):
-    monkeypatch.chdir(tmp_path)
-    cli = cli_main(["fit", "-c", str(REPO / "configs" / f"{config}.yaml"), "--trainer.enable_progress_bar=false"])
-    model, trainer = cli.model, cli.trainer
-    log_dir = Path(trainer.log_dir).resolve()
-    events = read_events(log_dir)
-    scalars = set(events.Tags()["scalars"])
-    k = model.w.shape[0]
-    expected = {"train/loss", "train/loss_gap", "params/b", "params/grad_norm", "hp/final_loss"}
-    expected |= {f"params/w{i}" for i in range(k)}
-    assert expected <= scalars
-    # The gap is the loss minus the exact optimum, at every update.
-    x, y = cli.datamodule.training_rows()
-    optimal = model.optimum(x, y).loss
-    losses = events.Scalars("train/loss")
-    gaps = events.Scalars("train/loss_gap")
-    assert [g.step for g in gaps] == [e.step for e in losses] == list(range(trainer.global_step))
-    for loss, gap in zip(losses, gaps, strict=True):
-        assert gap.value == pytest.approx(loss.value - optimal, rel=1e-5, abs=1e-6)
-    # Trajectories at the logging cadence, ending at the final parameters.
-    w0 = events.Scalars("params/w0")
-    assert w0[-1].value == pytest.approx(model.w[0, 0].item(), rel=1e-6)
-    # Figures: in TensorBoard and as PNG files, at start, cadence and end.
-    [tag] = [t for t in events.Tags()["images"]]
-    assert tag == f"figure/{type(model).__name__}"
-    pngs = sorted((log_dir / "figures").glob("step_*.png"))
-    assert pngs[0].name == "step_000000.png"
-    assert pngs[-1].name == f"step_{trainer.global_step:06d}.png"
-    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    # Hyperparameters with results: no placeholder hp_metric.
-    assert "hp_metric" not in scalars
-    final = events.Scalars("hp/final_loss")[-1].value
-    with torch.no_grad():
-        assert final == pytest.approx(model.loss(model(x), y).item(), rel=1e-5)
 
 
 def http_json(url: str, payload: dict | None = None):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import requires_gpu
 
 from lit_basics import tour
 from lit_basics.cli import cli_main
@@ -40,7 +39,7 @@ def test_gpu_section_says_it_was_skipped_without_a_gpu():
         assert "skipped" in section.skipped
 
 
-@requires_gpu
+@pytest.mark.gpu
 def test_type_cuda_float_converts_and_cuda_keeps_dtype():
     values = tour.tensor_to_gpu().values
     assert values["type_cuda_FloatTensor_dtype"] == torch.float32

@@ -1,11 +1,13 @@
-"""The notes' training loops, transcribed: the oracle the modules are checked against.
+"""The notes' training loops, transcribed: the oracle the tests check the modules against and the
+baseline the benchmark times them against.
 
 Each function is the notes' code with only what today's torch forces changed (``Variable`` ->
 tensors with ``requires_grad``, ``F.sigmoid`` -> ``torch.sigmoid``, ``loss.data[0]`` ->
 ``loss.item()``) and the notes' ``get_loss`` bug fixed (it read the global ``y_train``; here the
 argument is the same tensor, so the values are unchanged). It deliberately imports nothing from
-lit_basics. Each returns one record per update: the loss the update was computed from, the
-accuracy where the notes compute one, and ``w``, ``b`` after the update.
+the rest of lit_basics: it is the independent reference. Each returns one record per update: the
+loss the update was computed from, the accuracy where the notes compute one, and ``w``, ``b``
+after the update.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ import numpy as np
 import torch
 from torch import nn
 
-DATA_TXT = Path(__file__).resolve().parents[1] / "data" / "data.txt"
+
+def _data_txt() -> Path:
+    """The shipped data.txt: inside an installed package, or ``data/`` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_data" / "data.txt"
+    return installed if installed.is_file() else here.parent / "data" / "data.txt"
 
 
-def _record(loss, w, b, acc=None):
+DATA_TXT = _data_txt()
+
+
+def _record(loss, w, b, acc=None):  # type: ignore[no-untyped-def]
     return {
         "loss": loss.item(),
         "acc": None if acc is None else float(acc),
