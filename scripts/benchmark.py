@@ -9,11 +9,12 @@ each variant runs for two numbers of updates and the difference in time is divid
 difference in updates, so start-up and tear-down cancel out.
 
 - ``raw``: the notes' loop, written as the notes write it (hand update for linear and polynomial
-  regression, ``torch.optim.SGD`` for logistic regression).
-- ``bare``: the same updates in a minimal LightningModule (same forward, loss and update; no
-  logger, progress bar, checkpoints or metrics; one epoch of n batches).
+  regression, ``torch.optim.SGD`` for logistic regression): ``lit_basics.notes_loops``.
+- ``bare``: the same updates in a minimal LightningModule (same forward, loss and update, one
+  update per Lightning step; no logger, progress bar, checkpoints or metrics; one epoch of n batches).
 - ``project``: ``lit-basics fit -c configs/<model>.yaml`` exactly as configured (TensorBoard
-  logging of every update, figures, trajectories, progress bar, checkpoints), through ``cli_main``.
+  logging of every update, figures, trajectories, progress bar, checkpoints), through ``cli_main``:
+  the automatic twin, and the manual twin at ``updates_per_step`` 1 and at the configs' value.
 
 Writes ``<out>/benchmark.json`` and ``<out>/benchmark.md`` (default ``benchmark-results/``).
 """
@@ -38,20 +39,31 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+import yaml
 from torch.utils.data import DataLoader, TensorDataset
 
+from lit_basics.callbacks import UpdateLog
+from lit_basics.cli import cli_main, filter_known_warnings
+from lit_basics.data import ArrayDataModule
+from lit_basics.data.loader import ResidentBatches
+from lit_basics.models import LinearRegression, LogisticRegression, NotesSGD, PolynomialRegression
+from lit_basics.models.linear import mean_squared_error
+from lit_basics.notes_loops import notes_linear, notes_logistic_data, notes_polynomial
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the notes' loops (the oracle) live there
-
-from notes_reference import notes_linear, notes_logistic_data, notes_polynomial  # noqa: E402
-
-from lit_basics.cli import cli_main, filter_known_warnings  # noqa: E402
-from lit_basics.data import ArrayDataModule  # noqa: E402
-from lit_basics.data.loader import ResidentBatches  # noqa: E402
-from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression  # noqa: E402
-from lit_basics.models.linear import mean_squared_error  # noqa: E402
-
 MODELS = ("linear", "polynomial", "logistic")
+#: The project variants: (label, optimization, extra arguments).
+PROJECT_VARIANTS = (
+    ("automatic", "automatic", ()),
+    ("manual, 1 update per step", "manual", ("--model.updates_per_step=1",)),
+    ("manual, as configured", "manual", ()),
+)
+
+
+def configured_updates_per_step(model: str) -> int:
+    return int(
+        yaml.safe_load((REPO / "configs" / f"{model}.yaml").read_text())["model"]["init_args"]["updates_per_step"]
+    )
 
 
 # --- per-update cost -----------------------------------------------------------------------
@@ -111,21 +123,14 @@ class _Bare(pl.LightningModule):
         optimizer = self.optimizers()
         optimizer.zero_grad()
         self.manual_backward(loss)
-        params = [self.inner.w, self.inner.b]
-        with torch.no_grad():
-            torch._foreach_sub_(params, torch._foreach_mul([p.grad for p in params], self.inner.lr))
-        optimizer.step()
+        optimizer.step()  # p -= lr * p.grad
         return None
 
     def configure_optimizers(self) -> Any:
-        from lit_basics.models import StepCounter
-
         params = self.inner.parameters()
-        return (
-            StepCounter(params, self.inner.lr)
-            if not self.automatic_optimization
-            else torch.optim.SGD(params, lr=self.inner.lr)
-        )
+        if self.automatic_optimization:
+            return torch.optim.SGD(params, lr=self.inner.lr)
+        return NotesSGD(params, lr=self.inner.lr)
 
 
 def _model_and_data(model: str) -> tuple[Any, Any]:
@@ -184,13 +189,14 @@ def project_fit(model: str, optimization: str, workdir: Path, *extra: str) -> Ca
 
 
 def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, workdir: Path) -> list[dict]:
-    variants: dict[tuple[str, str, str], Callable[[int], float]] = {}
+    variants: dict[tuple[str, str], Callable[[int], float]] = {}
     for model in models:
-        variants[(model, "-", "raw")] = raw_loop(model)
+        variants[(model, "raw")] = raw_loop(model)
         for optimization in ("automatic", "manual"):
-            variants[(model, optimization, "bare")] = bare_lightning(model, optimization)
-            variants[(model, optimization, "project")] = project_fit(model, optimization, workdir)
-    samples: dict[tuple[str, str, str], list[float]] = {key: [] for key in variants}
+            variants[(model, f"bare {optimization}")] = bare_lightning(model, optimization)
+        for label, optimization, extra in PROJECT_VARIANTS:
+            variants[(model, label)] = project_fit(model, optimization, workdir, *extra)
+    samples: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
     short, long = lengths
     for _ in range(repeats):  # interleaved: every variant once per round
         for key, run in variants.items():
@@ -201,14 +207,17 @@ def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, 
             samples[key].append((t_long - t_short) / (long - short) * 1e6)
     rows = []
     for model in models:
-        raw = statistics.median(samples[(model, "-", "raw")])
-        for optimization in ("automatic", "manual"):
-            bare = statistics.median(samples[(model, optimization, "bare")])
-            project = statistics.median(samples[(model, optimization, "project")])
+        raw = statistics.median(samples[(model, "raw")])
+        for label, optimization, _ in PROJECT_VARIANTS:
+            bare = statistics.median(samples[(model, f"bare {optimization}")])
+            project = statistics.median(samples[(model, label)])
+            per_step = 1 if optimization == "automatic" or "1 update" in label else configured_updates_per_step(model)
             rows.append(
                 {
                     "model": model,
+                    "variant": label,
                     "optimization": optimization,
+                    "updates_per_step": per_step,
                     "raw_us": raw,
                     "bare_us": bare,
                     "project_us": project,
@@ -216,9 +225,9 @@ def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, 
                     "project_over_bare": project / bare,
                     "bare_over_raw": bare / raw,
                     "samples_us": {
-                        "raw": samples[(model, "-", "raw")],
-                        "bare": samples[(model, optimization, "bare")],
-                        "project": samples[(model, optimization, "project")],
+                        "raw": samples[(model, "raw")],
+                        "bare": samples[(model, f"bare {optimization}")],
+                        "project": samples[(model, label)],
                     },
                 }
             )
@@ -287,7 +296,8 @@ def _project_training(kind: str, x: torch.Tensor, y: torch.Tensor, batch_size: i
             accelerator="cpu",
             devices=1,
             max_epochs=epochs,
-            logger=pl.loggers.TensorBoardLogger(tmp, name="bench"),  # per-update logging on
+            logger=pl.loggers.TensorBoardLogger(tmp, name="bench"),
+            callbacks=[UpdateLog(loss_gap=False)],  # per-update logging on
             enable_progress_bar=False,
             enable_checkpointing=False,
             enable_model_summary=False,
@@ -399,7 +409,8 @@ def cuda_section(repeats: int, workdir: Path) -> dict | None:
     variants = {
         "raw": raw,
         "automatic": project_fit("logistic", "automatic", workdir, "--trainer.accelerator=gpu"),
-        "manual": project_fit("logistic", "manual", workdir, "--trainer.accelerator=gpu"),
+        "manual": project_fit("logistic", "manual", workdir, "--trainer.accelerator=gpu", "--model.updates_per_step=1"),
+        "manual_configured": project_fit("logistic", "manual", workdir, "--trainer.accelerator=gpu"),
     }
     samples: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(repeats):
@@ -419,6 +430,8 @@ def cuda_section(repeats: int, workdir: Path) -> dict | None:
         "raw_us": statistics.median(samples["raw"]),
         "automatic_us": statistics.median(samples["automatic"]),
         "manual_us": statistics.median(samples["manual"]),
+        "manual_configured_us": statistics.median(samples["manual_configured"]),
+        "updates_per_step": configured_updates_per_step("logistic"),
         "samples_us": samples,
         "loader_per_s": loader_rate,
         "raw_slicing_per_s": raw_rate,
@@ -478,15 +491,15 @@ def markdown(report: dict) -> str:
         f"Lightning {m['lightning']}, Python {m['python']}, CUDA: {m['cuda'] or 'none'}; "
         f"{report['mode']} run, medians of {report['repeats']} interleaved repeats.",
         "",
-        "Per update (µs; slope between two run lengths):",
+        "Per update (µs; slope between two run lengths; `bare` = a minimal LightningModule, one update per step, of the same twin):",
         "",
-        "| model | optimization | raw notes loop | bare Lightning | project (config as shipped) | project / raw | project / bare |",
-        "|---|---|---|---|---|---|---|",
+        "| model | project variant (config as shipped) | updates per step | raw notes loop | bare Lightning | project | project / raw | project / bare |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in report["per_update"]:
         lines.append(
-            f"| {r['model']} | {r['optimization']} | {r['raw_us']:.0f} | {r['bare_us']:.0f} | {r['project_us']:.0f} "
-            f"| {r['project_over_raw']:.2f}× | {r['project_over_bare']:.2f}× |"
+            f"| {r['model']} | {r['variant']} | {r['updates_per_step']} | {r['raw_us']:.0f} | {r['bare_us']:.0f} "
+            f"| {r['project_us']:.0f} | {r['project_over_raw']:.2f}× | {r['project_over_bare']:.2f}× |"
         )
     lines += [
         "",
@@ -519,7 +532,9 @@ def markdown(report: dict) -> str:
             "",
             f"CUDA ({c['device']}), logistic per update: raw loop {c['raw_us']:.0f} µs, project automatic "
             f"{c['automatic_us']:.0f} µs ({c['automatic_us'] / c['raw_us']:.2f}×), manual {c['manual_us']:.0f} µs "
-            f"({c['manual_us'] / c['raw_us']:.2f}×); loader {c['loader_per_s']:.3g} samples/s vs raw slicing "
+            f"({c['manual_us'] / c['raw_us']:.2f}×), manual at {c['updates_per_step']} updates per step "
+            f"{c['manual_configured_us']:.0f} µs ({c['manual_configured_us'] / c['raw_us']:.2f}×); "
+            f"loader {c['loader_per_s']:.3g} samples/s vs raw slicing "
             f"{c['raw_slicing_per_s']:.3g}; batches are views of the device-resident data: {c['batches_are_device_views']}.",
         ]
     s = report.get("startup")

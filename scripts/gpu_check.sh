@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GPU check (<= 4 minutes on one GPU): every config on the GPU, automatic and manual twins, a
-# one-GPU DDP run, and the benchmark's CUDA section; prints a summary table.
+# GPU check (<= 5 minutes on one GPU): every config on the GPU, the automatic twin and the manual
+# twin (1 update per step, and the configs' updates_per_step), a one-GPU DDP run, and the
+# benchmark's CUDA section; prints a summary table.
 #   bash scripts/gpu_check.sh            (in an environment where `pip install -e .` was run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +21,13 @@ run() {  # name, then lit-basics arguments
   line=$(grep -E "^Trained|^error:" "$work/$name.log" | tail -1)
   results+=("| $name | $status | $((SECONDS - start)) s | ${line} |")
 }
-for config in linear polynomial logistic; do
-  for optimization in automatic manual; do
-    run "$config-$optimization" fit -c "$PWD/configs/$config.yaml" --trainer.accelerator=gpu \
-      --model.optimization=$optimization --trainer.enable_progress_bar=false
-  done
+for config in linear polynomial logistic softmax; do
+  run "$config-automatic" fit -c "$PWD/configs/$config.yaml" --trainer.accelerator=gpu \
+    --model.optimization=automatic --trainer.enable_progress_bar=false
+  run "$config-manual-1-per-step" fit -c "$PWD/configs/$config.yaml" --trainer.accelerator=gpu \
+    --model.optimization=manual --model.updates_per_step=1 --trainer.enable_progress_bar=false
+  run "$config-manual-as-configured" fit -c "$PWD/configs/$config.yaml" --trainer.accelerator=gpu \
+    --model.optimization=manual --trainer.enable_progress_bar=false
 done
 run "ddp-1gpu" fit -c "$PWD/configs/ddp.yaml" --trainer.accelerator=gpu --trainer.devices=1 \
   --trainer.enable_progress_bar=false
