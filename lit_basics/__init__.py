@@ -1,6 +1,7 @@
 """lit_basics: the PyTorch basics notes' regressions as PyTorch Lightning modules.
 
-Import the pieces from their modules: :mod:`lit_basics.models`, :mod:`lit_basics.data`,
+Import the pieces from their modules: :mod:`lit_basics.models` (the maths),
+:mod:`lit_basics.data`, :mod:`lit_basics.callbacks` (the watching), :mod:`lit_basics.diagnostics`,
 :mod:`lit_basics.cli`. This package module imports nothing heavy itself.
 """
 

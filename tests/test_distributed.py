@@ -87,6 +87,7 @@ def test_divergence_stops_every_process_at_the_same_update(tmp_path):
         enable_checkpointing=True,
         log_every_n_steps=5,
     )
+    torch.manual_seed(2017)
     # ddp_spawn re-raises a process's exception with its text. (Which update overflows first can
     # differ by one from a single process: each shard's mean overflows later than the whole mean.)
     with pytest.raises(Exception, match=r"DivergenceError: update 1[12]: the loss is"):

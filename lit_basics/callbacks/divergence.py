@@ -59,8 +59,13 @@ class DivergenceStop(Callback):
         updates = updates_of(outputs)
         if not updates:
             return
-        losses = torch.stack([update["loss"] for update in updates]).to(torch.float64)
         first = trainer.global_step - len(updates)
+        if self._at_once and len(updates) == 1:  # one update (the automatic twin): one number
+            loss = float(updates[0]["loss"])
+            if not math.isfinite(loss):
+                self._stop(trainer, pl_module, first, loss)
+            return
+        losses = torch.stack([update["loss"] for update in updates]).to(torch.float64)
         if self._at_once:
             finite = torch.isfinite(losses)
             if not bool(finite.all()):

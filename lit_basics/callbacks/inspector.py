@@ -99,6 +99,7 @@ class NotesInspector(Callback):
         self._path: list[torch.Tensor] = []
         self._path_stride = 1
         self._contour_path = False
+        self._trajectory_every = 1
 
     # --- the data the pictures are about ---------------------------------------------------
     @override
@@ -107,6 +108,7 @@ class NotesInspector(Callback):
         self._data, self._diagnosis = None, None
         self._last_figure_step = self._last_trajectory_step = None
         self._path, self._path_stride = [], 1
+        self._trajectory_every = logging_interval(trainer)
         if not isinstance(pl_module, GradientDescentModule) or datamodule is None:
             return
         x, y = datamodule.training_rows()
@@ -123,7 +125,7 @@ class NotesInspector(Callback):
         if not isinstance(pl_module, GradientDescentModule) or self._data is None:
             return
         step = trainer.global_step
-        if self.trajectories and step % logging_interval(trainer) == 0:
+        if self.trajectories and step % self._trajectory_every == 0:
             self._log_trajectory(trainer, pl_module, gradient=True)
         if step % self.figure_every_n_updates == 0:
             self._figure(trainer, pl_module)

@@ -123,7 +123,7 @@ class UpdateLog(Callback):
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 write_rows(logger, rows)
-        if show and rows:
+        if show and rows and trainer.progress_bar_callback is not None:
             # The latest values, for the progress bar and for callbacks that monitor them.
             for name, value in rows[-1][1].items():
                 pl_module.log(name, value, prog_bar=True, logger=False, on_step=True, on_epoch=False)

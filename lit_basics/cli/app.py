@@ -51,6 +51,7 @@ class LitBasicsCLI(LightningCLI):
         }
         options.update(kwargs)
         self._instantiator = SectionInstantiator()
+        self._checkpoints: dict[str, dict[str, Any]] = {}
         super().__init__(GradientDescentModule, InMemoryDataModule, args=args, **options)
 
     @override
@@ -70,12 +71,18 @@ class LitBasicsCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
         if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
-            hyperparameters = check_checkpoint(ckpt_path).get("hyper_parameters", {})
+            hyperparameters = self._checkpoint(ckpt_path).get("hyper_parameters", {})
             # LightningCLI rebuilds the model from these: they must name the class they belong to.
             if hyperparameters and "_class_path" not in hyperparameters:
                 raise ConfigError(
                     "ckpt_path", f"{ckpt_path}: its hyperparameters name no lit_basics model (_class_path)"
                 )
+
+    def _checkpoint(self, path: str) -> dict[str, Any]:
+        """The checkpoint at ``path``, checked (:func:`~lit_basics.checkpoints.check_checkpoint`) once."""
+        if path not in self._checkpoints:
+            self._checkpoints[path] = check_checkpoint(path)
+        return self._checkpoints[path]
 
     @override
     def before_instantiate_classes(self) -> None:
@@ -84,6 +91,7 @@ class LitBasicsCLI(LightningCLI):
             return
         if self.subcommand == "fit" and config.get("ckpt_path") == "last":
             checkpoint = resume_newest_run(config)
+            self._checkpoint(str(checkpoint))  # refused before anything else reads it
             self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
             print(f"Resuming from {checkpoint}")
         place_outputs(config)
@@ -111,7 +119,7 @@ class LitBasicsCLI(LightningCLI):
         config = self.config[str(self.subcommand)]
         ckpt_path = config.get("ckpt_path")
         if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
-            _check_checkpoint_fits(model, datamodule, str(ckpt_path))
+            _check_checkpoint_fits(model, datamodule, str(ckpt_path), self._checkpoint(str(ckpt_path)))
         if isinstance(model, GradientDescentModule) and isinstance(datamodule, InMemoryDataModule):
             _check_targets(model, datamodule)
             if self.subcommand == "fit":
@@ -131,7 +139,7 @@ class LitBasicsCLI(LightningCLI):
             return
         ckpt_path = self.config["fit"].get("ckpt_path")
         if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:  # predict from where the fit will start
-            model.load_state_dict(check_checkpoint(ckpt_path)["state_dict"])
+            model.load_state_dict(self._checkpoint(ckpt_path)["state_dict"])
         diagnosis, reason = diagnose_fit(self.trainer, model, datamodule)
         if _rank() != 0:
             return
@@ -140,10 +148,14 @@ class LitBasicsCLI(LightningCLI):
             return
         print(diagnosis.summary())
         if model.lr >= diagnosis.max_stable_lr:
+            rate = abs(1 - model.lr * float(diagnosis.eigenvalues[-1]))
+            consequence = ": the loss will grow without bound" if diagnosis.exact else ""
             sys.stdout.flush()
             sys.stderr.write(
                 f"warning: model.init_args.lr={model.lr:g} is not below 2/λmax = {diagnosis.max_stable_lr:.4g}, "
-                "the largest stable learning rate of this problem: gradient descent will diverge\n"
+                "the largest stable learning rate of this problem: near the optimum each update multiplies the "
+                f"error along the steepest direction by |1 - lr·λmax| = {rate:.3g}, so gradient descent cannot "
+                f"converge{consequence}\n"
             )
 
     def before_validate(self) -> None:
@@ -231,7 +243,7 @@ def _check_checkpoint_cadence(model: GradientDescentModule, datamodule: InMemory
             )
 
 
-def _check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str) -> None:
+def _check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str, checkpoint: dict[str, Any]) -> None:
     """The model the checkpoint rebuilt fits the data, and its weights have the model's shapes."""
     for name, data_name in (("in_features", "num_features"), ("num_classes", "num_classes")):
         mine, data = getattr(model, name, None), getattr(datamodule, data_name, None)
@@ -239,7 +251,6 @@ def _check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str) -> None:
             raise ConfigError(
                 "ckpt_path", f"{ckpt_path}: its model has {name}={mine}, the data's {data_name} is {data}"
             )
-    checkpoint = check_checkpoint(ckpt_path)
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     for name, tensor in checkpoint["state_dict"].items():
         if name in expected and tuple(tensor.shape) != expected[name]:

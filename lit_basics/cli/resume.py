@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.outputs import run_root
 from lit_basics.errors import ConfigError
 
@@ -38,10 +37,10 @@ def resume_newest_run(config: Any) -> Path:
     logs into that same version directory.
 
     Returns:
-        the checkpoint.
+        the checkpoint (to be checked, :func:`~lit_basics.checkpoints.check_checkpoint`, before use).
 
     Raises:
-        ConfigError: no such run, or its checkpoint is refused (see :func:`check_checkpoint`).
+        ConfigError: no such run.
     """
     root = run_root(config)
     if root is None:
@@ -55,7 +54,6 @@ def resume_newest_run(config: Any) -> Path:
         checkpoint = newest_checkpoint(run / "checkpoints")
         if checkpoint is None:
             continue
-        check_checkpoint(checkpoint)
         config["ckpt_path"] = str(checkpoint)
         logger = config["trainer"].get("logger")
         if logger is False:

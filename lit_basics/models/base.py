@@ -224,6 +224,8 @@ class GradientDescentModule(pl.LightningModule):
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
         # The manual twin took several passes' updates in earlier steps of this epoch: when they
         # add up to the epoch's passes, -1 tells Lightning to end the epoch here.
+        if self.updates_per_step == 1 or self.automatic_optimization:
+            return None
         if self.global_step - self._epoch_start >= self.trainer.num_training_batches:
             return -1
         return None
