@@ -1,12 +1,13 @@
 """lit_basics benchmark: per-update cost against the raw notes loop, the data path, start-up.
 
     python scripts/benchmark.py            # the full run (a few minutes)
-    python scripts/benchmark.py --quick    # a smoke run (< 60 s): fewer sizes and repeats
+    python scripts/benchmark.py --quick    # a smoke run (about 2 minutes): fewer sizes and repeats
 
 Everything runs in this one process (start-up and peak memory in fresh subprocesses), variants
-interleaved, each measured several times; the tables report medians. Per-update costs are slopes:
-each variant runs for two numbers of updates and the difference in time is divided by the
-difference in updates, so start-up and tear-down cancel out.
+interleaved, each measured several times after a discarded warm-up; the tables report medians.
+Per-update costs are slopes: each variant runs for two numbers of updates and the difference in
+CPU time (threads and figure worker included; wall time beside it) is divided by the difference in
+updates, so start-up and tear-down cancel out.
 
 - ``raw``: the notes' loop, written as the notes write it (hand update for linear and polynomial
   regression, ``torch.optim.SGD`` for logistic regression): ``lit_basics.notes_loops``.
@@ -52,11 +53,16 @@ from lit_basics.notes_loops import notes_linear, notes_logistic_data, notes_poly
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("linear", "polynomial", "logistic")
-#: The project variants: (label, optimization, extra arguments).
-PROJECT_VARIANTS = (
-    ("automatic", "automatic", ()),
-    ("manual, 1 update per step", "manual", ("--model.updates_per_step=1",)),
-    ("manual, as configured", "manual", ()),
+#: The project variants: (label, optimization, extra arguments, what is switched off). The rows
+#: after "as configured" switch off one more part of the shipped config's watching each: the
+#: differences between them say where the time of an update goes.
+PROJECT_VARIANTS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("automatic", "automatic", (), ()),
+    ("manual, 1 update per step", "manual", ("--model.updates_per_step=1",), ()),
+    ("manual, as configured", "manual", (), ()),
+    ("manual, as configured, no figures", "manual", (), ("figures",)),
+    ("manual, as configured, no figures, no per-update log", "manual", (), ("figures", "update_log")),
+    ("manual, as configured, no callbacks, no logger", "manual", (), ("figures", "update_log", "callbacks")),
 )
 
 
@@ -164,19 +170,48 @@ def bare_lightning(model: str, optimization: str) -> Callable[[int], float]:
     return run
 
 
-def project_fit(model: str, optimization: str, workdir: Path, *extra: str) -> Callable[[int], float]:
-    """``lit-basics fit -c configs/<model>.yaml`` as shipped (plus ``extra`` arguments), timed."""
-    config = str(REPO / "configs" / f"{model}.yaml")
+def config_without(model: str, parts: tuple[str, ...], workdir: Path) -> Path | None:
+    """A copy of ``configs/<model>.yaml`` with ``parts`` switched off (None: nothing off).
+
+    ``figures``: NotesInspector's figures and contours; ``update_log``: the UpdateLog callback (the
+    per-update ``train/*`` events) and the trajectories; ``callbacks``: every callback, the
+    logger and checkpointing (the model and Lightning's loop alone).
+    """
+    if not parts:
+        return None
+    config = yaml.safe_load((REPO / "configs" / f"{model}.yaml").read_text())
+    callbacks = config["trainer"]["callbacks"]
+    for callback in callbacks:
+        if callback["class_path"].endswith("NotesInspector"):
+            if "figures" in parts:
+                callback["init_args"].update(figures=False, contours=False)
+            if "update_log" in parts:
+                callback["init_args"].update(trajectories=False)
+    if "update_log" in parts:
+        callbacks[:] = [c for c in callbacks if not c["class_path"].endswith("UpdateLog")]
+    if "callbacks" in parts:
+        config["trainer"].update(callbacks=[], logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    path = workdir / f"{model}-without-{'-'.join(parts)}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def project_fit(
+    model: str, optimization: str, workdir: Path, *extra: str, config: Path | None = None
+) -> Callable[[int], float]:
+    """``lit-basics fit -c configs/<model>.yaml`` as shipped (or ``config``, plus ``extra`` arguments), timed."""
+    config = config or REPO / "configs" / f"{model}.yaml"
+    has_logger = bool(yaml.safe_load(config.read_text())["trainer"].get("logger"))
 
     def run(n: int) -> float:
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             args = [
                 "fit",
                 "-c",
-                config,
+                str(config),
                 f"--trainer.max_steps={n}",
                 f"--model.optimization={optimization}",
-                f"--trainer.logger.init_args.save_dir={tmp}",
+                f"--trainer.logger.init_args.save_dir={tmp}" if has_logger else f"--trainer.default_root_dir={tmp}",
                 *extra,
             ]
             # The progress bar draws as configured; its text goes nowhere.
@@ -188,30 +223,58 @@ def project_fit(model: str, optimization: str, workdir: Path, *extra: str) -> Ca
     return run
 
 
+def _clocks() -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process's threads and its finished children)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _measure(run: Callable[[int], float], n: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``run(n)``, set-up and tear-down included (they cancel in a slope)."""
+    torch.manual_seed(2017)
+    wall, cpu = _clocks()
+    run(n)
+    wall_end, cpu_end = _clocks()
+    return wall_end - wall, cpu_end - cpu
+
+
 def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, workdir: Path) -> list[dict]:
+    """Per-update cost of every variant: the slope between two run lengths, in CPU time and in wall time.
+
+    CPU time (this process's threads plus its figure worker, which ends inside the run) is the
+    primary figure: it counts every cycle an update costs, and a figure worker that starts in
+    parallel cannot hide or add a second of start-up to one length only, as it can in wall time.
+    """
     variants: dict[tuple[str, str], Callable[[int], float]] = {}
     for model in models:
         variants[(model, "raw")] = raw_loop(model)
         for optimization in ("automatic", "manual"):
             variants[(model, f"bare {optimization}")] = bare_lightning(model, optimization)
-        for label, optimization, extra in PROJECT_VARIANTS:
-            variants[(model, label)] = project_fit(model, optimization, workdir, *extra)
-    samples: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
+        for label, optimization, extra, parts in PROJECT_VARIANTS:
+            config = config_without(model, parts, workdir)
+            variants[(model, label)] = project_fit(model, optimization, workdir, *extra, config=config)
+    cpu_samples: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
+    wall_samples: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
     short, long = lengths
+    # A warm-up round, discarded: the first run of a variant pays one-time costs (imports of
+    # TensorBoard and matplotlib, font loading, lazy torch initialisation) that would otherwise land
+    # in one length only and bend the slope.
+    for run in variants.values():
+        run(short)
     for _ in range(repeats):  # interleaved: every variant once per round
         for key, run in variants.items():
-            torch.manual_seed(2017)
-            t_short = run(short)
-            torch.manual_seed(2017)
-            t_long = run(long)
-            samples[key].append((t_long - t_short) / (long - short) * 1e6)
+            wall_short, cpu_short = _measure(run, short)
+            wall_long, cpu_long = _measure(run, long)
+            cpu_samples[key].append((cpu_long - cpu_short) / (long - short) * 1e6)
+            wall_samples[key].append((wall_long - wall_short) / (long - short) * 1e6)
     rows = []
     for model in models:
-        raw = statistics.median(samples[(model, "raw")])
-        for label, optimization, _ in PROJECT_VARIANTS:
-            bare = statistics.median(samples[(model, f"bare {optimization}")])
-            project = statistics.median(samples[(model, label)])
+        raw = statistics.median(cpu_samples[(model, "raw")])
+        for label, optimization, _, _ in PROJECT_VARIANTS:
+            bare = statistics.median(cpu_samples[(model, f"bare {optimization}")])
+            project = statistics.median(cpu_samples[(model, label)])
             per_step = 1 if optimization == "automatic" or "1 update" in label else configured_updates_per_step(model)
+            keys = {"raw": (model, "raw"), "bare": (model, f"bare {optimization}"), "project": (model, label)}
             rows.append(
                 {
                     "model": model,
@@ -224,11 +287,9 @@ def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, 
                     "project_over_raw": project / raw,
                     "project_over_bare": project / bare,
                     "bare_over_raw": bare / raw,
-                    "samples_us": {
-                        "raw": samples[(model, "raw")],
-                        "bare": samples[(model, f"bare {optimization}")],
-                        "project": samples[(model, label)],
-                    },
+                    "wall": {name: statistics.median(wall_samples[key]) for name, key in keys.items()},
+                    "samples_us": {name: cpu_samples[key] for name, key in keys.items()},
+                    "wall_samples_us": {name: wall_samples[key] for name, key in keys.items()},
                 }
             )
     return rows
@@ -309,6 +370,8 @@ def _project_training(kind: str, x: torch.Tensor, y: torch.Tensor, batch_size: i
 
 def data_path(sizes: tuple[int, ...], batch_sizes: tuple[int, ...], repeats: int) -> list[dict]:
     rows = []
+    for kind in ("logistic", "polynomial"):  # warm-up, discarded (see per_update)
+        _project_training(kind, *_make_data(kind, 1024), batch_size=256, epochs=1)
     for kind in ("logistic", "polynomial"):
         for n in sizes:
             x, y = _make_data(kind, n)
@@ -413,6 +476,8 @@ def cuda_section(repeats: int, workdir: Path) -> dict | None:
         "manual_configured": project_fit("logistic", "manual", workdir, "--trainer.accelerator=gpu"),
     }
     samples: dict[str, list[float]] = {k: [] for k in variants}
+    for run in variants.values():  # warm-up, discarded (see per_update)
+        run(200)
     for _ in range(repeats):
         for name, run in variants.items():
             short, long = run(200), run(800)
@@ -491,15 +556,17 @@ def markdown(report: dict) -> str:
         f"Lightning {m['lightning']}, Python {m['python']}, CUDA: {m['cuda'] or 'none'}; "
         f"{report['mode']} run, medians of {report['repeats']} interleaved repeats.",
         "",
-        "Per update (µs; slope between two run lengths; `bare` = a minimal LightningModule, one update per step, of the same twin):",
+        "Per update (µs of CPU time, figure worker included; slope between two run lengths; `bare` = a minimal "
+        "LightningModule, one update per step, of the same twin; the last column is the project's wall-clock slope):",
         "",
-        "| model | project variant (config as shipped) | updates per step | raw notes loop | bare Lightning | project | project / raw | project / bare |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | project variant (config as shipped) | updates per step | raw notes loop | bare Lightning | project | project / raw | project / bare | project, wall |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["per_update"]:
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['updates_per_step']} | {r['raw_us']:.0f} | {r['bare_us']:.0f} "
-            f"| {r['project_us']:.0f} | {r['project_over_raw']:.2f}× | {r['project_over_bare']:.2f}× |"
+            f"| {r['project_us']:.0f} | {r['project_over_raw']:.2f}× | {r['project_over_bare']:.2f}× "
+            f"| {r['wall']['project']:.0f} |"
         )
     lines += [
         "",
@@ -550,7 +617,7 @@ def markdown(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer sizes and repeats (< 60 s)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer sizes and repeats (about 2 minutes)")
     parser.add_argument("--out", default="benchmark-results", help="directory for benchmark.json and benchmark.md")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the notes' timing)")
     parser.add_argument("--cuda-only", action="store_true", help="only the CUDA section (scripts/gpu_check.sh)")
@@ -561,7 +628,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     if options.quick:
-        models, lengths, repeats = ("logistic",), (200, 800), 2
+        models, lengths, repeats = ("logistic",), (200, 800), 3
         sizes, batch_sizes, rss_sizes, startup_repeats = (100_000,), (4096, 65536), (1_000_000,), 1
     else:
         models, lengths, repeats = MODELS, (500, 2500), 5

@@ -21,14 +21,19 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((out / "benchmark.json").read_text())
     assert report["mode"] == "quick"
     assert {"machine", "per_update", "data_path", "peak_rss", "startup"} <= set(report)
     variants = {row["variant"] for row in report["per_update"]}
-    assert variants == {"automatic", "manual, 1 update per step", "manual, as configured"}
+    assert variants == {
+        "automatic",
+        "manual, 1 update per step",
+        "manual, as configured",
+        "manual, as configured, no figures",
+    }
     for row in report["per_update"]:
         for key in ("raw_us", "bare_us", "project_us", "project_over_raw", "project_over_bare"):
             assert math.isfinite(row[key])

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from lit_basics.models.base import GradientDescentModule, Optimization
+from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization
 from lit_basics.validation import check_positive_int
 
 __all__ = ["LinearRegression", "mean_squared_error"]
@@ -53,7 +53,7 @@ class LinearRegression(GradientDescentModule):
         optimizer_kwargs: dict[str, Any] | None = None,
         l2: float = 0.0,
         l1: float = 0.0,
-        updates_per_step: int = 1,
+        updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
     ) -> None:
         check_positive_int("in_features", in_features)
         super().__init__(

@@ -10,7 +10,7 @@ from torch import nn
 from torchmetrics.classification import BinaryAccuracy
 from typing_extensions import override
 
-from lit_basics.models.base import GradientDescentModule, MetricKind, Optimization
+from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, MetricKind, Optimization
 from lit_basics.reference import DataLoss
 from lit_basics.validation import check_choice, check_positive_int
 
@@ -70,7 +70,7 @@ class LogisticRegression(GradientDescentModule):
         optimizer_kwargs: dict[str, Any] | None = None,
         l2: float = 0.0,
         l1: float = 0.0,
-        updates_per_step: int = 1,
+        updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
     ) -> None:
         check_positive_int("in_features", in_features)
         check_choice("loss", loss, ("bce_with_logits", "notes"))

@@ -9,7 +9,7 @@ from torch import nn
 from typing_extensions import override
 
 from lit_basics.errors import ArgumentError
-from lit_basics.models.base import GradientDescentModule, Optimization
+from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization
 from lit_basics.models.linear import mean_squared_error
 from lit_basics.validation import check_positive_int
 
@@ -51,7 +51,7 @@ class PolynomialRegression(GradientDescentModule):
         optimizer_kwargs: dict[str, Any] | None = None,
         l2: float = 0.0,
         l1: float = 0.0,
-        updates_per_step: int = 1,
+        updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
     ) -> None:
         check_positive_int("degree", degree)
         if in_features != 1:

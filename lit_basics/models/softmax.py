@@ -11,7 +11,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from typing_extensions import override
 
 from lit_basics.errors import ArgumentError
-from lit_basics.models.base import GradientDescentModule, MetricKind, Optimization
+from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, MetricKind, Optimization
 from lit_basics.reference import DataLoss
 from lit_basics.validation import check_positive_int
 
@@ -64,7 +64,7 @@ class SoftmaxRegression(GradientDescentModule):
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
         optimizer_kwargs: dict[str, Any] | None = None,
-        updates_per_step: int = 1,
+        updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
     ) -> None:
         check_positive_int("in_features", in_features)
         if num_classes is None:
