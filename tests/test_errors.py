@@ -285,6 +285,13 @@ CALLBACK_AND_LOGGER_CASES = [
         "them would be skipped), got 30",
     ),
     (
+        "two_checkpoints_with_one_state_key",
+        lambda c: c["trainer"]["callbacks"].append({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint"}),
+        "error: trainer.callbacks: two ModelCheckpoint callbacks with the same settings (ModelCheckpoint{'monitor': "
+        "None, 'mode': 'min', 'every_n_train_steps': 0, 'every_n_epochs': 1, 'train_time_interval': None}): a "
+        "checkpoint keeps one state per callback; give one of them another monitor, mode or cadence, or remove it",
+    ),
+    (
         "unknown_callback",
         lambda c: c["trainer"]["callbacks"].append({"class_path": "lit_basics.callbacks.Nope"}),
         "error: trainer.callbacks: unknown class 'lit_basics.callbacks.Nope'",

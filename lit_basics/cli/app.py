@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
@@ -108,6 +108,8 @@ class LitBasicsCLI(LightningCLI):
 
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer_config = self.config_init[str(self.subcommand)].get("trainer")
+        _check_callback_states((trainer_config.get("callbacks") if trainer_config else None) or [])
         try:
             return super().instantiate_trainer(**kwargs)
         except (MisconfigurationException, ValueError, ImportError) as exc:  # e.g. an accelerator's missing package
@@ -184,6 +186,24 @@ def _rank() -> int:
     """This process's global rank, known before the trainer sets up its strategy (from the
     launcher's environment; 0 in the process a user started)."""
     return int(getattr(rank_zero_only, "rank", 0))
+
+
+def _check_callback_states(callbacks: list[Any]) -> None:
+    """A checkpoint keeps one state per callback ``state_key``: two callbacks with state and the
+    same key (two ModelCheckpoint with the same monitor, mode and cadence) cannot both be saved,
+    and Lightning refuses them."""
+    seen: set[str] = set()
+    for callback in callbacks:
+        if not isinstance(callback, Callback) or type(callback).state_dict is Callback.state_dict:
+            continue  # no state of its own: any number of them
+        if callback.state_key in seen:
+            name = type(callback).__name__
+            raise ConfigError(
+                "trainer.callbacks",
+                f"two {name} callbacks with the same settings ({callback.state_key}): a checkpoint keeps one "
+                f"state per callback; give one of them another monitor, mode or cadence, or remove it",
+            )
+        seen.add(callback.state_key)
 
 
 def _drop_switched_off_callbacks(trainer: Any) -> None:
