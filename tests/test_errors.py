@@ -169,6 +169,11 @@ CONFIG_CASES = [
         "error: data.init_args.val_fraction must be in [0, 1), got 1.0",
     ),
     (
+        "val_fraction_holding_out_every_row",
+        [LINEAR, "--data.val_fraction=0.99"],
+        "error: data.init_args.val_fraction must leave training rows, got 0.99: all 15 rows would be held out",
+    ),
+    (
         "unknown_data",
         [LINEAR, "--data=MNIST"],
         "error: data: unknown class 'MNIST'; choose one of LinearDataModule, PolynomialDataModule, LogisticDataModule, "
@@ -351,6 +356,14 @@ def test_an_output_directory_that_cannot_be_created(tmp_path, monkeypatch, capsy
     line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["fit", "-c", config_with(tmp_path, edit)])
     assert (
         line == f"error: {key}: cannot create {directory.format(tmp=tmp_path)}: {tmp_path / 'afile'} is not a directory"
+    )
+
+
+def test_validate_without_validation_rows(tmp_path, monkeypatch, capsys):
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["validate", "-c", LOGISTIC])
+    assert line == (
+        "error: data.init_args.val_fraction: 0 holds out no rows for `validate`; set a share, e.g. "
+        "--data.init_args.val_fraction=0.2 (the fit's value validates on the rows that fit held out)"
     )
 
 

@@ -122,6 +122,12 @@ class LitBasicsCLI(LightningCLI):
         ckpt_path = config.get("ckpt_path")
         if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
             _check_checkpoint_fits(model, datamodule, str(ckpt_path), self._checkpoint(str(ckpt_path)))
+        if self.subcommand == "validate" and isinstance(datamodule, InMemoryDataModule) and not datamodule.val_fraction:
+            raise ConfigError(
+                "data.init_args.val_fraction",
+                "0 holds out no rows for `validate`; set a share, e.g. --data.init_args.val_fraction=0.2 "
+                "(the fit's value validates on the rows that fit held out)",
+            )
         if isinstance(model, GradientDescentModule) and isinstance(datamodule, InMemoryDataModule):
             _check_targets(model, datamodule)
             if self.subcommand == "fit":

@@ -121,7 +121,9 @@ class InMemoryDataModule(pl.LightningDataModule):
         if self.val_fraction > 0:
             n_val = max(1, round(n * self.val_fraction))
             if n_val >= n:
-                raise ArgumentError("val_fraction", f"={self.val_fraction} leaves no training rows out of {n}")
+                raise ArgumentError(
+                    "val_fraction", f"must leave training rows, got {self.val_fraction}: all {n} rows would be held out"
+                )
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
             # Sorted, so both splits keep file order.
             self._val_index = order[:n_val].sort().values
