@@ -33,6 +33,8 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
         "manual, 1 update per step",
         "manual, as configured",
         "manual, as configured, no figures",
+        "manual, as configured, no figures, no per-update log",
+        "manual, as configured, no callbacks, no logger",
     }
     for row in report["per_update"]:
         for key in ("raw_us", "bare_us", "project_us", "project_over_raw", "project_over_bare"):

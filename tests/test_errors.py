@@ -486,10 +486,25 @@ def test_checkpoint_that_names_no_model_is_refused(tmp_path, monkeypatch, capsys
     assert line == f"error: ckpt_path: {path}: its hyperparameters name no lit_basics model (_class_path)"
 
 
-def test_checkpoint_of_a_model_for_other_data_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
+def test_checkpoint_of_another_model_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
     path = good_checkpoint / "checkpoints" / "last.ckpt"  # logistic regression on 2 features
     line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["predict", "-c", LINEAR, f"--ckpt_path={path}"])
-    assert line == f"error: ckpt_path: {path}: its w has shape (2, 1), the configured model's (1, 1)"
+    assert line == (
+        f"error: ckpt_path: {path}: a checkpoint of LogisticRegression, but the configured model is "
+        "LinearRegression: use the config the checkpoint was trained with"
+    )
+
+
+def test_checkpoint_of_a_model_for_other_data_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
+    path = good_checkpoint / "checkpoints" / "last.ckpt"  # logistic regression on 2 features
+    data = write_data(tmp_path, "1.0,2.0,3.0,1\n4.0,5.0,6.0,0\n")  # 3 features
+    line = run_cli_expecting_error(
+        tmp_path,
+        monkeypatch,
+        capsys,
+        ["predict", "-c", LOGISTIC, f"--data.init_args.path={data}", f"--ckpt_path={path}"],
+    )
+    assert line == f"error: ckpt_path: {path}: its w has shape (2, 1), the configured model's (3, 1)"
 
 
 def test_own_checkpoints_pass_the_check(good_checkpoint):

@@ -77,6 +77,16 @@ class LitBasicsCLI(LightningCLI):
                 raise ConfigError(
                     "ckpt_path", f"{ckpt_path}: its hyperparameters name no lit_basics model (_class_path)"
                 )
+            # ... and would silently replace a configured model of another family.
+            model = self.config[subcommand].get("model")
+            configured = str(model.get("class_path") or "") if hasattr(model, "get") else ""
+            stored = str(hyperparameters.get("_class_path", ""))
+            if configured and stored and configured.rsplit(".", 1)[-1] != stored.rsplit(".", 1)[-1]:
+                raise ConfigError(
+                    "ckpt_path",
+                    f"{ckpt_path}: a checkpoint of {stored.rsplit('.', 1)[-1]}, but the configured model is "
+                    f"{configured.rsplit('.', 1)[-1]}: use the config the checkpoint was trained with",
+                )
 
     def _checkpoint(self, path: str) -> dict[str, Any]:
         """The checkpoint at ``path``, checked (:func:`~lit_basics.checkpoints.check_checkpoint`) once."""
