@@ -203,8 +203,13 @@ CONFIG_CASES = [
     ),
     (
         "trainer_devices",
-        [LINEAR, "--trainer.devices=0"],
+        [LINEAR, "--trainer.accelerator=cpu", "--trainer.devices=0"],
         "error: trainer: `Trainer(devices='0')` value is not a valid input using cpu accelerator.",
+    ),
+    (
+        "trainer_device_indices_on_cpu",
+        [LINEAR, "--trainer.accelerator=cpu", "--trainer.devices=0,1"],
+        "error: trainer: `devices` selected with `CPUAccelerator` should be an int > 0.",
     ),
     (
         "manual_accumulation",

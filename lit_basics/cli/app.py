@@ -122,7 +122,10 @@ class LitBasicsCLI(LightningCLI):
         _check_callback_states((trainer_config.get("callbacks") if trainer_config else None) or [])
         try:
             return super().instantiate_trainer(**kwargs)
-        except (MisconfigurationException, ValueError, ImportError) as exc:  # e.g. an accelerator's missing package
+        # Every argument of the Trainer is a user's configured value, already type-checked by the
+        # parser: what the Trainer refuses (a devices string the accelerator cannot read is a
+        # TypeError, an accelerator's missing package an ImportError) is a config mistake.
+        except (MisconfigurationException, ValueError, TypeError, ImportError) as exc:
             raise ConfigError("trainer", exc) from exc
 
     # --- before each subcommand: everything a user can get wrong, checked ------------------------
