@@ -302,6 +302,24 @@ CALLBACK_AND_LOGGER_CASES = [
         "checkpoint keeps one state per callback; give one of them another monitor, mode or cadence, or remove it",
     ),
     (
+        "inspector_features_beyond_the_data",
+        lambda c: callback(c, "NotesInspector")["init_args"].update(figure_features=[0, 5]),
+        "error: trainer.callbacks.NotesInspector.init_args.figure_features must be feature indices below the data's "
+        "2 features, got [0, 5]",
+    ),
+    (
+        "predictions_filename_with_a_directory",
+        lambda c: callback(c, "PredictionsCSV")["init_args"].update(filename="out/predictions.csv"),
+        "error: trainer.callbacks.PredictionsCSV.init_args.filename must be a file name without a directory (see "
+        "dirpath), got 'out/predictions.csv'",
+    ),
+    (
+        "logger_name_leaving_save_dir",
+        lambda c: c["trainer"]["logger"]["init_args"].update(name="../elsewhere"),
+        "error: trainer.logger.init_args.name: '../elsewhere' with version 0 puts the run in "
+        "runs/../elsewhere/version_0, outside save_dir runs: name a directory inside it (no '..')",
+    ),
+    (
         "unknown_callback",
         lambda c: c["trainer"]["callbacks"].append({"class_path": "lit_basics.callbacks.Nope"}),
         "error: trainer.callbacks: unknown class 'lit_basics.callbacks.Nope'",
@@ -370,6 +388,33 @@ def test_validate_without_validation_rows(tmp_path, monkeypatch, capsys):
         "error: data.init_args.val_fraction: 0 holds out no rows for `validate`; set a share, e.g. "
         "--data.init_args.val_fraction=0.2 (the fit's value validates on the rows that fit held out)"
     )
+
+
+SHAPE_CASES = [
+    ("trainer_list", lambda c: c.update(trainer=[1, 2]), "trainer must be a mapping of Trainer arguments, got a list"),
+    (
+        "one_callback_not_in_a_list",
+        lambda c: c["trainer"].update(callbacks={"class_path": "lit_basics.callbacks.UpdateLog"}),
+        "trainer.callbacks must be a list (one '- class_path: ...' entry each), got a dict",
+    ),
+    (
+        "empty_init_args",
+        lambda c: c["model"].update(init_args=None),
+        "model.init_args must be a mapping of argument: value, got nothing",
+    ),
+    (
+        "callback_init_args_list",
+        lambda c: callback(c, "UpdateLog").update(init_args=[1]),
+        "trainer.callbacks[1].init_args must be a mapping of argument: value, got a list",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "edit", "expected"), SHAPE_CASES, ids=[c[0] for c in SHAPE_CASES])
+def test_a_config_section_of_the_wrong_shape(tmp_path, monkeypatch, capsys, name, edit, expected):
+    path = config_with(tmp_path, edit)
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["fit", "-c", path])
+    assert line == f"error: {path}: {expected}"
 
 
 def test_missing_config_file(tmp_path, monkeypatch, capsys):

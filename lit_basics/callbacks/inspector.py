@@ -101,10 +101,24 @@ class NotesInspector(Callback):
         self._contour_path = False
         self._trajectory_every = 1
 
+    def check_features(self, num_features: int) -> None:
+        """``figure_features`` name features the data has.
+
+        Raises:
+            ArgumentError: naming ``figure_features`` and the data's number of features.
+        """
+        if self.figure_features is not None and max(self.figure_features) >= num_features:
+            raise ArgumentError(
+                "figure_features",
+                f"must be feature indices below the data's {num_features} features, got {self.figure_features!r}",
+            )
+
     # --- the data the pictures are about ---------------------------------------------------
     @override
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         datamodule = training_data(trainer)
+        if datamodule is not None:
+            self.check_features(datamodule.num_features)
         self._data, self._diagnosis = None, None
         self._last_figure_step = self._last_trajectory_step = None
         self._path, self._path_stride = [], 1

@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from typing_extensions import override
 
 from lit_basics.callbacks.run_info import run_directory
+from lit_basics.errors import ArgumentError
 
 __all__ = ["PredictionsCSV"]
 
@@ -27,11 +28,13 @@ class PredictionsCSV(BasePredictionWriter):
 
     Args:
         dirpath: the directory (default: the run directory, which the CLI keeps under ``runs/``).
-        filename: the file's name.
+        filename: the file's name (no directory part: that is ``dirpath``).
     """
 
     def __init__(self, dirpath: str | None = None, filename: str = "predictions.csv") -> None:
         super().__init__(write_interval="epoch")
+        if not filename or filename in (".", "..") or Path(filename).name != filename:
+            raise ArgumentError("filename", f"must be a file name without a directory (see dirpath), got {filename!r}")
         self.dirpath = dirpath
         self.filename = filename
 

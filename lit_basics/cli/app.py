@@ -11,8 +11,9 @@ from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
 
+from lit_basics.callbacks import NotesInspector
 from lit_basics.checkpoints import check_checkpoint
-from lit_basics.cli.instantiate import SectionInstantiator
+from lit_basics.cli.instantiate import SectionInstantiator, config_section
 from lit_basics.cli.outputs import check_outputs, place_outputs
 from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
 from lit_basics.cli.resume import resume_newest_run
@@ -141,6 +142,13 @@ class LitBasicsCLI(LightningCLI):
                 "0 holds out no rows for `validate`; set a share, e.g. --data.init_args.val_fraction=0.2 "
                 "(the fit's value validates on the rows that fit held out)",
             )
+        if isinstance(datamodule, InMemoryDataModule):
+            for callback in trainer.callbacks:  # type: ignore[attr-defined]
+                if isinstance(callback, NotesInspector):
+                    try:
+                        callback.check_features(datamodule.num_features)
+                    except ArgumentError as exc:
+                        raise ConfigError(config_section(NotesInspector), exc) from None
         if isinstance(model, GradientDescentModule) and isinstance(datamodule, InMemoryDataModule):
             _check_targets(model, datamodule)
             if self.subcommand == "fit":

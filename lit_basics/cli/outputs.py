@@ -94,6 +94,15 @@ def check_outputs(trainer: pl.Trainer) -> None:
     Raises:
         ConfigError: naming the config key and the directory.
     """
+    for logger in trainer.loggers:
+        if isinstance(logger, (TensorBoardLogger, CSVLogger)) and logger.save_dir is not None:
+            save_dir, log_dir = Path(logger.save_dir).resolve(), Path(logger.log_dir).resolve()
+            if save_dir not in log_dir.parents:
+                raise ConfigError(
+                    "trainer.logger.init_args.name",
+                    f"{logger.name!r} with version {logger.version!r} puts the run in {logger.log_dir}, outside "
+                    f"save_dir {logger.save_dir}: name a directory inside it (no '..')",
+                )
     for key, directory in _output_directories(trainer):
         path = Path(directory).absolute()
         existing = path

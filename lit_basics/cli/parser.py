@@ -128,10 +128,46 @@ def _check_config_file(path: str) -> None:
         where = f"{path}:{mark.line + 1}" if mark is not None else path
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(where, f"not valid YAML: {problem}") from None
+    _check_config_shape(path, config)
     model = config.get("model") if isinstance(config, dict) else None
     init_args: Any = model.get("init_args") if isinstance(model, dict) else None
     for key, source in LINKED_KEYS.items():
         if isinstance(model, dict) and (key in model or (isinstance(init_args, dict) and key in init_args)):
             raise ConfigError(
                 "model.init_args", ArgumentError(key, f"is set from the data ({source}); remove it from {path}")
+            )
+
+
+def _kind(value: Any) -> str:
+    return "a list" if isinstance(value, list) else "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def _check_config_shape(path: str, config: Any) -> None:
+    """The sections of a config file have the shapes the parser needs (it would otherwise ignore a
+    ``trainer`` that is a list, or fail inside jsonargparse on a single callback that is not in a list).
+
+    Raises:
+        ConfigError: naming the file and the key.
+    """
+    if config is None:
+        return  # an empty file: the parser asks for what is missing
+    if not isinstance(config, dict):
+        raise ConfigError(path, f"must be a mapping of sections (model:, data:, trainer:, ...), got {_kind(config)}")
+    trainer = config.get("trainer")
+    if "trainer" in config and not isinstance(trainer, dict):
+        raise ConfigError(path, f"trainer must be a mapping of Trainer arguments, got {_kind(trainer)}")
+    sections = [(name, config.get(name)) for name in ("model", "data") if name in config]
+    if isinstance(trainer, dict):
+        callbacks = trainer.get("callbacks")
+        if "callbacks" in trainer and callbacks is not None and not isinstance(callbacks, list):
+            raise ConfigError(
+                path, f"trainer.callbacks must be a list (one '- class_path: ...' entry each), got {_kind(callbacks)}"
+            )
+        sections += [(f"trainer.callbacks[{i}]", c) for i, c in enumerate(callbacks or [])]
+        if isinstance(trainer.get("logger"), dict):
+            sections.append(("trainer.logger", trainer["logger"]))
+    for name, section in sections:
+        if isinstance(section, dict) and "init_args" in section and not isinstance(section["init_args"], dict):
+            raise ConfigError(
+                path, f"{name}.init_args must be a mapping of argument: value, got {_kind(section['init_args'])}"
             )
