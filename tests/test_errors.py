@@ -89,7 +89,14 @@ def test_bad_class_label_in_a_users_csv(tmp_path, monkeypatch, capsys):
         tmp_path,
         monkeypatch,
         capsys,
-        ["fit", "--model=SoftmaxRegression", "--data=ArrayDataModule", f"--data.path={path}", "--data.num_classes=3"],
+        [
+            "fit",
+            "--seed_everything=2017",  # else Lightning warns that it picked a seed (once per process)
+            "--model=SoftmaxRegression",
+            "--data=ArrayDataModule",
+            f"--data.path={path}",
+            "--data.num_classes=3",
+        ],
     )
     assert line == f"error: data.init_args: {path}:3: class label must be an integer in 0..2, got 7"
 
@@ -192,7 +199,8 @@ CONFIG_CASES = [
     (
         "no_classes_for_softmax",
         [LINEAR, "--model=SoftmaxRegression"],
-        "error: model.init_args.num_classes must be an integer >= 2, got None: the data has no class labels",
+        "error: model.init_args.num_classes must be an integer >= 2, got None: the data has no class labels "
+        "(ArrayDataModule reads them with its num_classes argument)",
     ),
     # trainer
     ("trainer_key", [LINEAR, "--trainer.max_stepz=3"], "error: Unrecognized arguments: --trainer.max_stepz=3"),

@@ -68,7 +68,11 @@ class SoftmaxRegression(GradientDescentModule):
     ) -> None:
         check_positive_int("in_features", in_features)
         if num_classes is None:
-            raise ArgumentError("num_classes", "must be an integer >= 2, got None: the data has no class labels")
+            raise ArgumentError(
+                "num_classes",
+                "must be an integer >= 2, got None: the data has no class labels "
+                "(ArrayDataModule reads them with its num_classes argument)",
+            )
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ArgumentError("num_classes", f"must be an integer >= 2, got {num_classes!r}")
         super().__init__(
