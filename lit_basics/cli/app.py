@@ -80,13 +80,13 @@ class LitBasicsCLI(LightningCLI):
                 )
             # ... and would silently replace a configured model of another family.
             model = self.config[subcommand].get("model")
-            configured = str(model.get("class_path") or "") if hasattr(model, "get") else ""
-            stored = str(hyperparameters.get("_class_path", ""))
-            if configured and stored and configured.rsplit(".", 1)[-1] != stored.rsplit(".", 1)[-1]:
+            configured = str(model.get("class_path") or "").rsplit(".", 1)[-1] if hasattr(model, "get") else ""
+            stored = str(hyperparameters.get("_class_path", "")).rsplit(".", 1)[-1]
+            if configured and stored and configured != stored:
                 raise ConfigError(
                     "ckpt_path",
-                    f"{ckpt_path}: a checkpoint of {stored.rsplit('.', 1)[-1]}, but the configured model is "
-                    f"{configured.rsplit('.', 1)[-1]}: use the config the checkpoint was trained with",
+                    f"{ckpt_path}: a checkpoint of {stored}, but the configured model is {configured}: "
+                    "use the config the checkpoint was trained with",
                 )
 
     def _checkpoint(self, path: str) -> dict[str, Any]:
