@@ -251,3 +251,30 @@ def test_validate_test_and_predict_subcommands(tmp_path, monkeypatch):
     cli = cli_main(["predict", "-c", config, f"--ckpt_path={ckpt}", "--data.batch_size=40", QUIET])
     assert cli.trainer.predict_loop.predictions is not None
     assert {p.name for p in tmp_path.iterdir()} == {"runs"}
+
+
+def test_evaluation_commands_resolve_last_and_hpc_to_trained_weights(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = str(REPO / "configs" / "logistic.yaml")
+    fit = cli_main(["fit", "-c", config, "--trainer.max_steps=50", "--data.val_fraction=0.2", "--model.l2=0.1", QUIET])
+    trained = torch.load(Path(fit.trainer.log_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    # A later evaluation run (its own run directory, no checkpoints) does not hide the trained one.
+    cli_main(
+        [
+            "validate",
+            "-c",
+            config,
+            "--data.val_fraction=0.2",
+            f"--ckpt_path={tmp_path / fit.trainer.log_dir / 'checkpoints' / 'last.ckpt'}",
+            QUIET,
+        ]
+    )
+    for command in ("validate", "test", "predict"):
+        cli = cli_main([command, "-c", config, "--data.val_fraction=0.2", "--ckpt_path=last", QUIET])
+        torch.testing.assert_close(cli.model.w, trained["state_dict"]["w"], rtol=0, atol=0)
+        assert cli.model.l2 == 0.1  # the checkpoint's hyperparameters, as for any checkpoint path
+    (tmp_path / "runs" / "hpc_ckpt_1.ckpt").write_bytes(
+        (Path(fit.trainer.log_dir) / "checkpoints" / "last.ckpt").read_bytes()
+    )
+    cli = cli_main(["predict", "-c", config, "--ckpt_path=hpc", QUIET])
+    torch.testing.assert_close(cli.model.w, trained["state_dict"]["w"], rtol=0, atol=0)

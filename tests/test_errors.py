@@ -225,10 +225,57 @@ CONFIG_CASES = [
         "error: trainer: Automatic gradient accumulation is not supported for manual optimization. Remove "
         "`Trainer(accumulate_grad_batches=2)` or switch to automatic optimization.",
     ),
+    # trainer arguments Lightning takes without a word and fails on mid-run (or misreads)
+    (
+        "accumulate_zero",
+        [LOGISTIC, "--trainer.accumulate_grad_batches=0"],
+        "error: trainer.accumulate_grad_batches must be an integer >= 1, got 0",
+    ),
+    (
+        "accumulate_negative",
+        [LOGISTIC, "--trainer.accumulate_grad_batches=-2"],
+        "error: trainer.accumulate_grad_batches must be an integer >= 1, got -2",
+    ),
+    (
+        "validation_cadence",
+        [LOGISTIC, "--trainer.check_val_every_n_epoch=0", "--data.val_fraction=0.2"],
+        "error: trainer.check_val_every_n_epoch must be an integer >= 1 or null (validate by val_check_interval "
+        "batches), got 0",
+    ),
+    (
+        "log_cadence",
+        [LOGISTIC, "--trainer.log_every_n_steps=-1"],
+        "error: trainer.log_every_n_steps must be an integer >= 0 (0: no logging), got -1",
+    ),
+    (
+        "clip_value",
+        [LOGISTIC, "--trainer.gradient_clip_val=-1"],
+        "error: trainer.gradient_clip_val must be a number >= 0 or null, got -1.0",
+    ),
+    (
+        "min_steps",
+        [LOGISTIC, "--trainer.min_steps=-5"],
+        "error: trainer.min_steps must be an integer >= 0 or null, got -5",
+    ),
+    (
+        "sanity_steps",
+        [LOGISTIC, "--trainer.num_sanity_val_steps=-3"],
+        "error: trainer.num_sanity_val_steps must be an integer >= 0, or -1 (all validation batches), got -3",
+    ),
     (
         "seed",
         [LINEAR, "--seed_everything=abc"],
         "error: seed_everything: Expected a <class 'bool'>; Expected a <class 'int'>",
+    ),
+    (
+        "seed_negative",
+        [LINEAR, "--seed_everything=-1"],
+        "error: seed_everything: must be true, false or an integer in [0, 4294967295], got -1",
+    ),
+    (
+        "seed_too_large",
+        [LINEAR, "--seed_everything=4294967296"],
+        "error: seed_everything: must be true, false or an integer in [0, 4294967295], got 4294967296",
     ),
     # logger
     (
@@ -242,6 +289,23 @@ CONFIG_CASES = [
         "no_previous_run",
         [LOGISTIC, "--ckpt_path=last"],
         "error: ckpt_path: last: no checkpoint under runs/logistic/version_*/checkpoints",
+    ),
+    (
+        "best_in_a_new_process",
+        [LOGISTIC, "--ckpt_path=best"],
+        "error: ckpt_path: best means the best checkpoint of an earlier fit in the same process, and every "
+        "lit-basics command is a new process: give the checkpoint's file (runs/<name>/version_N/checkpoints/...)",
+    ),
+    (
+        "no_hpc_checkpoint",
+        [LOGISTIC, "--ckpt_path=hpc"],
+        "error: ckpt_path: hpc: no hpc_ckpt_N.ckpt in runs (trainer.default_root_dir)",
+    ),
+    (
+        "registry",
+        [LOGISTIC, "--ckpt_path=registry"],
+        "error: ckpt_path: registry checkpoints are not loaded (they could not be checked first): download the file "
+        "and give its path",
     ),
 ]
 
@@ -563,6 +627,26 @@ def test_checkpoint_of_a_model_for_other_data_is_refused(tmp_path, monkeypatch, 
         ["predict", "-c", LOGISTIC, f"--data.init_args.path={data}", f"--ckpt_path={path}"],
     )
     assert line == f"error: ckpt_path: {path}: its w has shape (2, 1), the configured model's (3, 1)"
+
+
+@pytest.mark.parametrize("command", ["validate", "test", "predict"])
+def test_evaluating_last_without_a_trained_run(tmp_path, monkeypatch, capsys, command):
+    # Lightning would warn and evaluate the untrained model.
+    line = run_cli_expecting_error(
+        tmp_path, monkeypatch, capsys, [command, "-c", LOGISTIC, "--data.val_fraction=0.2", "--ckpt_path=last"]
+    )
+    assert line == "error: ckpt_path: last: no checkpoint under runs/logistic/version_*/checkpoints"
+
+
+def test_an_untrusted_hpc_checkpoint_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
+    evil_module(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = Path(crafted_checkpoint(good_checkpoint, tmp_path, "instantiator"))
+    (tmp_path / "runs").mkdir()
+    path.rename(tmp_path / "runs" / "hpc_ckpt_2.ckpt")
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["predict", "-c", LOGISTIC, "--ckpt_path=hpc"])
+    assert line.startswith("error: runs/hpc_ckpt_2.ckpt: refused: the checkpoint names a function to call")
+    assert not (tmp_path / MARKER).exists()
 
 
 def test_own_checkpoints_pass_the_check(good_checkpoint):

@@ -6,26 +6,33 @@ import sys
 from typing import Any
 
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch import Callback, Trainer
+from lightning.pytorch import Trainer
 from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
 
 from lit_basics.callbacks import NotesInspector
 from lit_basics.checkpoints import check_checkpoint
+from lit_basics.cli.checks import (
+    CKPT_KEYWORDS,
+    check_callback_states,
+    check_checkpoint_cadence,
+    check_checkpoint_fits,
+    check_ckpt_keyword,
+    check_seed,
+    check_targets,
+    check_trainer_settings,
+)
 from lit_basics.cli.instantiate import SectionInstantiator, config_section
-from lit_basics.cli.outputs import check_outputs, place_outputs
+from lit_basics.cli.outputs import RUNS, check_outputs, place_outputs
 from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
-from lit_basics.cli.resume import resume_newest_run
+from lit_basics.cli.resume import newest_run_checkpoint, resume_newest_run
 from lit_basics.data import InMemoryDataModule
 from lit_basics.diagnostics import diagnose_fit
 from lit_basics.errors import ArgumentError, ConfigError
-from lit_basics.models import GradientDescentModule, LogisticRegression, SoftmaxRegression
+from lit_basics.models import GradientDescentModule
 
 __all__ = ["LitBasicsCLI"]
-
-#: ``--ckpt_path`` values Lightning resolves itself (``last`` is resolved here, for fit).
-_CKPT_KEYWORDS = ("last", "best", "hpc", "registry")
 
 
 class LitBasicsCLI(LightningCLI):
@@ -68,10 +75,26 @@ class LitBasicsCLI(LightningCLI):
         argv = list(args) if isinstance(args, (list, tuple)) else sys.argv[1:] if args is None else []
         check_command_line([str(a) for a in argv])
         super().parse_arguments(parser, args)
-        # Checked before LightningCLI reads the checkpoint's hyperparameters or Lightning loads it.
         subcommand = self.config.get("subcommand")
-        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
+        config = self.config[subcommand] if subcommand else self.config
+        # Values Lightning would take and fail on later (or misread): refused before anything runs.
+        check_seed(config.get("seed_everything"))
+        check_trainer_settings(config.get("trainer"))
+        # Checked before LightningCLI reads the checkpoint's hyperparameters or Lightning loads it.
+        ckpt_path = config.get("ckpt_path") if subcommand else None
+        if ckpt_path in ("best", "hpc", "registry"):
+            trainer = config.get("trainer") or {}
+            ckpt_path = config["ckpt_path"] = str(
+                check_ckpt_keyword(ckpt_path, trainer.get("default_root_dir") or RUNS)
+            )
+        elif ckpt_path == "last" and subcommand != "fit":
+            # Lightning would look in this command's own new run directory, find nothing, warn and
+            # evaluate the untrained model: the newest trained run's checkpoint is meant.
+            _, checkpoint = newest_run_checkpoint(config)
+            ckpt_path = config["ckpt_path"] = str(checkpoint)
+            if _rank() == 0:
+                print(f"Using {checkpoint}")
+        if ckpt_path and ckpt_path not in CKPT_KEYWORDS:
             hyperparameters = self._checkpoint(ckpt_path).get("hyper_parameters", {})
             # LightningCLI rebuilds the model from these: they must name the class they belong to.
             if hyperparameters and "_class_path" not in hyperparameters:
@@ -120,7 +143,7 @@ class LitBasicsCLI(LightningCLI):
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_config = self.config_init[str(self.subcommand)].get("trainer")
-        _check_callback_states((trainer_config.get("callbacks") if trainer_config else None) or [])
+        check_callback_states((trainer_config.get("callbacks") if trainer_config else None) or [])
         try:
             return super().instantiate_trainer(**kwargs)
         # Every argument of the Trainer is a user's configured value, already type-checked by the
@@ -134,8 +157,8 @@ class LitBasicsCLI(LightningCLI):
         model, datamodule, trainer = self.model, self.datamodule, self.trainer
         config = self.config[str(self.subcommand)]
         ckpt_path = config.get("ckpt_path")
-        if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:
-            _check_checkpoint_fits(model, datamodule, str(ckpt_path), self._checkpoint(str(ckpt_path)))
+        if ckpt_path and ckpt_path not in CKPT_KEYWORDS:
+            check_checkpoint_fits(model, datamodule, str(ckpt_path), self._checkpoint(str(ckpt_path)))
         if self.subcommand == "validate" and isinstance(datamodule, InMemoryDataModule) and not datamodule.val_fraction:
             raise ConfigError(
                 "data.init_args.val_fraction",
@@ -150,9 +173,9 @@ class LitBasicsCLI(LightningCLI):
                     except ArgumentError as exc:
                         raise ConfigError(config_section(NotesInspector), exc) from None
         if isinstance(model, GradientDescentModule) and isinstance(datamodule, InMemoryDataModule):
-            _check_targets(model, datamodule)
+            check_targets(model, datamodule)
             if self.subcommand == "fit":
-                _check_checkpoint_cadence(model, datamodule, config)
+                check_checkpoint_cadence(model, datamodule, config)
         check_outputs(trainer)
 
     def before_fit(self) -> None:
@@ -167,7 +190,7 @@ class LitBasicsCLI(LightningCLI):
         if not datamodule.full_batch:
             return
         ckpt_path = self.config["fit"].get("ckpt_path")
-        if ckpt_path and ckpt_path not in _CKPT_KEYWORDS:  # predict from where the fit will start
+        if ckpt_path and ckpt_path not in CKPT_KEYWORDS:  # predict from where the fit will start
             model.load_state_dict(self._checkpoint(ckpt_path)["state_dict"])
         diagnosis, reason = diagnose_fit(self.trainer, model, datamodule)
         if _rank() != 0:
@@ -215,24 +238,6 @@ def _rank() -> int:
     return int(getattr(rank_zero_only, "rank", 0))
 
 
-def _check_callback_states(callbacks: list[Any]) -> None:
-    """A checkpoint keeps one state per callback ``state_key``: two callbacks with state and the
-    same key (two ModelCheckpoint with the same monitor, mode and cadence) cannot both be saved,
-    and Lightning refuses them."""
-    seen: set[str] = set()
-    for callback in callbacks:
-        if not isinstance(callback, Callback) or type(callback).state_dict is Callback.state_dict:
-            continue  # no state of its own: any number of them
-        if callback.state_key in seen:
-            name = type(callback).__name__
-            raise ConfigError(
-                "trainer.callbacks",
-                f"two {name} callbacks with the same settings ({callback.state_key}): a checkpoint keeps one "
-                f"state per callback; give one of them another monitor, mode or cadence, or remove it",
-            )
-        seen.add(callback.state_key)
-
-
 def _drop_switched_off_callbacks(trainer: Any) -> None:
     """Honour ``enable_progress_bar=false`` / ``enable_checkpointing=false`` with a config that
     lists the progress bar or checkpoint callback (Lightning refuses the two together)."""
@@ -247,61 +252,3 @@ def _drop_switched_off_callbacks(trainer: Any) -> None:
     trainer["callbacks"] = [
         c for c in callbacks if not any(str(c.get("class_path", "")).endswith(s) for s in switched_off)
     ]
-
-
-def _check_targets(model: GradientDescentModule, datamodule: InMemoryDataModule) -> None:
-    """The model can learn the data's targets."""
-    classes = datamodule.num_classes
-    if isinstance(model, SoftmaxRegression) and classes is None:
-        raise ConfigError(
-            "data",
-            "has real-valued targets; SoftmaxRegression needs class labels "
-            "(ArrayDataModule with num_classes, IrisDataModule)",
-        )
-    if isinstance(model, LogisticRegression):
-        if classes is not None and classes != 2:
-            raise ConfigError(
-                "data", f"has {classes} classes; LogisticRegression needs 0/1 labels: use SoftmaxRegression"
-            )
-        y = datamodule.y
-        if not bool(((y == 0) | (y == 1)).all()):
-            raise ConfigError("data", "targets must be 0 or 1 for LogisticRegression")
-
-
-def _check_checkpoint_cadence(model: GradientDescentModule, datamodule: InMemoryDataModule, config: Any) -> None:
-    """A manual-twin step of ``updates_per_step`` updates never stops for a checkpoint inside it."""
-    if model.automatic_optimization or model.updates_per_step == 1 or not datamodule.full_batch:
-        return
-    for callback in config["trainer"].get("callbacks") or []:
-        init_args = callback.get("init_args") or {}
-        every = (
-            init_args.get("every_n_train_steps")
-            if str(callback.get("class_path")).endswith("ModelCheckpoint")
-            else None
-        )
-        if every and every % model.updates_per_step:
-            raise ConfigError(
-                "trainer.callbacks.ModelCheckpoint.init_args",
-                ArgumentError(
-                    "every_n_train_steps",
-                    f"must be a multiple of model.init_args.updates_per_step={model.updates_per_step} (the manual twin "
-                    f"takes that many updates per step: a checkpoint between them would be skipped), got {every}",
-                ),
-            )
-
-
-def _check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str, checkpoint: dict[str, Any]) -> None:
-    """The model the checkpoint rebuilt fits the data, and its weights have the model's shapes."""
-    for name, data_name in (("in_features", "num_features"), ("num_classes", "num_classes")):
-        mine, data = getattr(model, name, None), getattr(datamodule, data_name, None)
-        if mine is not None and data is not None and mine != data:
-            raise ConfigError(
-                "ckpt_path", f"{ckpt_path}: its model has {name}={mine}, the data's {data_name} is {data}"
-            )
-    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
-    for name, tensor in checkpoint["state_dict"].items():
-        if name in expected and tuple(tensor.shape) != expected[name]:
-            raise ConfigError(
-                "ckpt_path",
-                f"{ckpt_path}: its {name} has shape {tuple(tensor.shape)}, the configured model's {expected[name]}",
-            )

@@ -1,4 +1,5 @@
-"""``--ckpt_path last``: continue the newest run of this configuration from its last checkpoint."""
+"""``--ckpt_path last``: the newest run of this configuration and its last checkpoint: ``fit`` continues
+that run; ``validate``, ``test`` and ``predict`` evaluate that checkpoint."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from lit_basics.cli.outputs import run_root
 from lit_basics.errors import ConfigError
 
-__all__ = ["newest_checkpoint", "resume_newest_run"]
+__all__ = ["newest_checkpoint", "newest_run_checkpoint", "resume_newest_run"]
 
 
 def newest_checkpoint(directory: Path) -> Path | None:
@@ -29,15 +30,9 @@ def newest_checkpoint(directory: Path) -> Path | None:
     return max(steps)[1] if steps else None
 
 
-def resume_newest_run(config: Any) -> Path:
-    """Point ``config`` (one subcommand's) at the newest run of its logger that has a checkpoint.
-
-    Lightning looks for ``last.ckpt`` only in the new run's own (empty) directory and would start
-    from scratch. Here the newest ``<root>/version_N/checkpoints`` is used, and the resumed run
-    logs into that same version directory.
-
-    Returns:
-        the checkpoint (to be checked, :func:`~lit_basics.checkpoints.check_checkpoint`, before use).
+def newest_run_checkpoint(config: Any) -> tuple[Path, Path]:
+    """The newest ``<root>/version_N`` run of this configuration's logger that has a checkpoint,
+    and that checkpoint (:func:`newest_checkpoint`).
 
     Raises:
         ConfigError: no such run.
@@ -52,13 +47,29 @@ def resume_newest_run(config: Any) -> Path:
     )
     for _, run in reversed(runs):
         checkpoint = newest_checkpoint(run / "checkpoints")
-        if checkpoint is None:
-            continue
-        config["ckpt_path"] = str(checkpoint)
-        logger = config["trainer"].get("logger")
-        if logger is False:
-            config["trainer"]["default_root_dir"] = str(run)
-        else:
-            logger["init_args"]["version"] = run.name
-        return checkpoint
+        if checkpoint is not None:
+            return run, checkpoint
     raise ConfigError("ckpt_path", f"last: no checkpoint under {root}/version_*/checkpoints")
+
+
+def resume_newest_run(config: Any) -> Path:
+    """Point ``config`` (one subcommand's) at the newest run of its logger that has a checkpoint.
+
+    Lightning looks for ``last.ckpt`` only in the new run's own (empty) directory and would start
+    from scratch. Here the newest ``<root>/version_N/checkpoints`` is used, and the resumed run
+    logs into that same version directory.
+
+    Returns:
+        the checkpoint (to be checked, :func:`~lit_basics.checkpoints.check_checkpoint`, before use).
+
+    Raises:
+        ConfigError: no such run.
+    """
+    run, checkpoint = newest_run_checkpoint(config)
+    config["ckpt_path"] = str(checkpoint)
+    logger = config["trainer"].get("logger")
+    if logger is False:
+        config["trainer"]["default_root_dir"] = str(run)
+    else:
+        logger["init_args"]["version"] = run.name
+    return checkpoint

@@ -1,0 +1,192 @@
+"""The checks a run makes of its configuration before it writes anything: each raises a
+:class:`~lit_basics.errors.ConfigError` naming the config key.
+
+Lightning checks most of the Trainer's arguments itself; :func:`check_trainer_settings` covers the
+ones it takes without a word and then fails on mid-run (``accumulate_grad_batches=0`` divides by
+zero at the first batch) or silently misreads (``gradient_clip_val=-1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Callback
+
+from lit_basics.data import InMemoryDataModule
+from lit_basics.errors import ArgumentError, ConfigError
+from lit_basics.models import GradientDescentModule, LogisticRegression, SoftmaxRegression
+
+__all__ = [
+    "CKPT_KEYWORDS",
+    "check_callback_states",
+    "check_checkpoint_cadence",
+    "check_checkpoint_fits",
+    "check_ckpt_keyword",
+    "check_seed",
+    "check_targets",
+    "check_trainer_settings",
+]
+
+#: ``--ckpt_path`` values that name no file (``last`` is resolved by the CLI, ``hpc`` by Lightning).
+CKPT_KEYWORDS = ("last", "best", "hpc", "registry")
+
+#: Trainer arguments Lightning does not check, with the least value each can take (``None`` is
+#: allowed where Lightning's signature allows it).
+_TRAINER_MINIMUMS: dict[str, tuple[int | float, str]] = {
+    "accumulate_grad_batches": (1, "an integer >= 1"),
+    "check_val_every_n_epoch": (1, "an integer >= 1 or null (validate by val_check_interval batches)"),
+    "log_every_n_steps": (0, "an integer >= 0 (0: no logging)"),
+    "num_sanity_val_steps": (-1, "an integer >= 0, or -1 (all validation batches)"),
+    "min_steps": (0, "an integer >= 0 or null"),
+    "min_epochs": (0, "an integer >= 0 or null"),
+    "gradient_clip_val": (0, "a number >= 0 or null"),
+}
+#: The range numpy (and so ``seed_everything``) accepts.
+_SEED_RANGE = (0, 2**32 - 1)
+
+
+def check_trainer_settings(trainer: Mapping[str, Any] | None) -> None:
+    """The Trainer arguments of :data:`_TRAINER_MINIMUMS` are in range.
+
+    Example:
+        >>> check_trainer_settings({"accumulate_grad_batches": 0})
+        Traceback (most recent call last):
+        ...
+        lit_basics.errors.ConfigError: trainer.accumulate_grad_batches must be an integer >= 1, got 0
+    """
+    for name, (least, what) in _TRAINER_MINIMUMS.items():
+        value = (trainer or {}).get(name)
+        if value is not None and not isinstance(value, bool) and isinstance(value, (int, float)) and value < least:
+            raise ConfigError("trainer", ArgumentError(name, f"must be {what}, got {value!r}"))
+
+
+def check_seed(seed: Any) -> None:
+    """``seed_everything`` is true, false or an integer numpy accepts as a seed.
+
+    Example:
+        >>> check_seed(-1)
+        Traceback (most recent call last):
+        ...
+        lit_basics.errors.ConfigError: seed_everything: must be true, false or an integer in [0, 4294967295], got -1
+    """
+    low, high = _SEED_RANGE
+    if isinstance(seed, int) and not isinstance(seed, bool) and not low <= seed <= high:
+        raise ConfigError("seed_everything", f"must be true, false or an integer in [{low}, {high}], got {seed}")
+
+
+def check_ckpt_keyword(ckpt_path: str, default_root_dir: str) -> Path:
+    """The checkpoint file a keyword ``--ckpt_path`` (``best``, ``hpc``, ``registry``) names.
+
+    - ``best``: the best checkpoint of a fit earlier in the same process; every ``lit-basics``
+      command is a new process, so there is none.
+    - ``hpc``: the newest ``hpc_ckpt_N.ckpt`` Lightning saved on a SLURM requeue in
+      ``default_root_dir``; returned so the CLI checks it like any other checkpoint.
+    - ``registry``: Lightning's model registry downloads checkpoints this CLI could not check first.
+
+    Returns:
+        the newest HPC checkpoint (to be checked like any other checkpoint before it is read).
+
+    Raises:
+        ConfigError: for ``best`` and ``registry``, and for ``hpc`` with no HPC checkpoint.
+    """
+    if ckpt_path == "best":
+        raise ConfigError(
+            "ckpt_path",
+            "best means the best checkpoint of an earlier fit in the same process, and every lit-basics "
+            "command is a new process: give the checkpoint's file (runs/<name>/version_N/checkpoints/...)",
+        )
+    if ckpt_path == "registry":
+        raise ConfigError(
+            "ckpt_path",
+            "registry checkpoints are not loaded (they could not be checked first): download the file "
+            "and give its path",
+        )
+    if ckpt_path != "hpc":
+        raise ConfigError("ckpt_path", f"{ckpt_path!r} is not a keyword: 'last', 'hpc' or a checkpoint file")
+    folder = Path(default_root_dir)
+    found = sorted(
+        (int(p.stem.removeprefix("hpc_ckpt_")), p)
+        for p in folder.glob("hpc_ckpt_*.ckpt")
+        if p.stem.removeprefix("hpc_ckpt_").isdigit()
+    )
+    if not found:
+        raise ConfigError("ckpt_path", f"hpc: no hpc_ckpt_N.ckpt in {folder} (trainer.default_root_dir)")
+    return found[-1][1]
+
+
+def check_callback_states(callbacks: list[Any]) -> None:
+    """A checkpoint keeps one state per callback ``state_key``: two callbacks with state and the
+    same key (two ModelCheckpoint with the same monitor, mode and cadence) cannot both be saved,
+    and Lightning refuses them."""
+    seen: set[str] = set()
+    for callback in callbacks:
+        if not isinstance(callback, Callback) or type(callback).state_dict is Callback.state_dict:
+            continue  # no state of its own: any number of them
+        if callback.state_key in seen:
+            name = type(callback).__name__
+            raise ConfigError(
+                "trainer.callbacks",
+                f"two {name} callbacks with the same settings ({callback.state_key}): a checkpoint keeps one "
+                f"state per callback; give one of them another monitor, mode or cadence, or remove it",
+            )
+        seen.add(callback.state_key)
+
+
+def check_targets(model: GradientDescentModule, datamodule: InMemoryDataModule) -> None:
+    """The model can learn the data's targets."""
+    classes = datamodule.num_classes
+    if isinstance(model, SoftmaxRegression) and classes is None:
+        raise ConfigError(
+            "data",
+            "has real-valued targets; SoftmaxRegression needs class labels "
+            "(ArrayDataModule with num_classes, IrisDataModule)",
+        )
+    if isinstance(model, LogisticRegression):
+        if classes is not None and classes != 2:
+            raise ConfigError(
+                "data", f"has {classes} classes; LogisticRegression needs 0/1 labels: use SoftmaxRegression"
+            )
+        y = datamodule.y
+        if not bool(((y == 0) | (y == 1)).all()):
+            raise ConfigError("data", "targets must be 0 or 1 for LogisticRegression")
+
+
+def check_checkpoint_cadence(model: GradientDescentModule, datamodule: InMemoryDataModule, config: Any) -> None:
+    """A manual-twin step of ``updates_per_step`` updates never stops for a checkpoint inside it."""
+    if model.automatic_optimization or model.updates_per_step == 1 or not datamodule.full_batch:
+        return
+    for callback in config["trainer"].get("callbacks") or []:
+        init_args = callback.get("init_args") or {}
+        every = (
+            init_args.get("every_n_train_steps")
+            if str(callback.get("class_path")).endswith("ModelCheckpoint")
+            else None
+        )
+        if every and every % model.updates_per_step:
+            raise ConfigError(
+                "trainer.callbacks.ModelCheckpoint.init_args",
+                ArgumentError(
+                    "every_n_train_steps",
+                    f"must be a multiple of model.init_args.updates_per_step={model.updates_per_step} (the manual twin "
+                    f"takes that many updates per step: a checkpoint between them would be skipped), got {every}",
+                ),
+            )
+
+
+def check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str, checkpoint: dict[str, Any]) -> None:
+    """The model the checkpoint rebuilt fits the data, and its weights have the model's shapes."""
+    for name, data_name in (("in_features", "num_features"), ("num_classes", "num_classes")):
+        mine, data = getattr(model, name, None), getattr(datamodule, data_name, None)
+        if mine is not None and data is not None and mine != data:
+            raise ConfigError(
+                "ckpt_path", f"{ckpt_path}: its model has {name}={mine}, the data's {data_name} is {data}"
+            )
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    for name, tensor in checkpoint["state_dict"].items():
+        if name in expected and tuple(tensor.shape) != expected[name]:
+            raise ConfigError(
+                "ckpt_path",
+                f"{ckpt_path}: its {name} has shape {tuple(tensor.shape)}, the configured model's {expected[name]}",
+            )
