@@ -494,6 +494,14 @@ def test_missing_config_file(tmp_path, monkeypatch, capsys):
     assert line == f"error: config: File does not exist: '{tmp_path / 'nope.yaml'}'"
 
 
+def test_empty_config_file(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "inputs" / "empty.yaml"
+    path.parent.mkdir()
+    path.write_text("# nothing yet\n")
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, ["fit", "-c", str(path)])
+    assert line == f"error: {path}: is empty: a config is a mapping of sections (model:, data:, trainer:, ...)"
+
+
 def test_config_file_that_is_not_yaml(tmp_path, monkeypatch, capsys):
     config = tmp_path / "inputs" / "broken.yaml"
     config.parent.mkdir()

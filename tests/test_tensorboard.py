@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -116,9 +117,54 @@ def test_lit_basics_tensorboard_command_prints_url_and_serves(tmp_path):
         stop(process)
 
 
+def one_error_line(capsys, args: list[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err  # no usage block, no traceback
+    assert err[0].startswith("error: ")
+    return err[0]
+
+
 def test_tensorboard_command_refuses_a_missing_logdir(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_info:
-        cli_main(["tensorboard", "--logdir", "nowhere"])
-    assert exit_info.value.code == 2
-    assert "--logdir nowhere: no such directory" in capsys.readouterr().err
+    line = one_error_line(capsys, ["tensorboard", "--logdir", "nowhere"])
+    assert (
+        line == "error: lit-basics tensorboard --logdir nowhere: no such directory (run `lit-basics fit -c ...` first)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--port", "abc"], "argument --port: must be an integer in 0..65535, got 'abc'"),
+        (["--port", "65536"], "argument --port: must be an integer in 0..65535, got '65536'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_tensorboard_command_argument_mistakes_are_one_line(tmp_path, monkeypatch, capsys, args, expected):
+    monkeypatch.chdir(tmp_path)
+    line = one_error_line(capsys, ["tensorboard", *args])
+    assert line == f"error: lit-basics tensorboard: {expected} (see lit-basics tensorboard --help)"
+
+
+def test_tensorboard_command_unknown_host_and_port_in_use(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    line = one_error_line(capsys, ["tensorboard", "--host", "no-such-host.invalid"])
+    assert line.startswith(
+        "error: lit-basics tensorboard --host no-such-host.invalid --port 6006: cannot resolve this host name"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_error_line(capsys, ["tensorboard", "--port", str(port)])
+    assert line.startswith(f"error: lit-basics tensorboard --host 127.0.0.1 --port {port}: ")
+    assert line.endswith("cannot listen there (Address already in use)")
+
+
+def test_tour_command_argument_mistake_is_one_line(capsys):
+    line = one_error_line(capsys, ["tour", "--bogus"])
+    assert line == "error: lit-basics tour: unrecognized arguments: --bogus (see lit-basics tour --help)"

@@ -149,8 +149,8 @@ def _check_config_shape(path: str, config: Any) -> None:
     Raises:
         ConfigError: naming the file and the key.
     """
-    if config is None:
-        return  # an empty file: the parser asks for what is missing
+    if config is None:  # jsonargparse would say "Unexpected config:"
+        raise ConfigError(path, "is empty: a config is a mapping of sections (model:, data:, trainer:, ...)")
     if not isinstance(config, dict):
         raise ConfigError(path, f"must be a mapping of sections (model:, data:, trainer:, ...), got {_kind(config)}")
     trainer = config.get("trainer")
