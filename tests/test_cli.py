@@ -278,3 +278,25 @@ def test_evaluation_commands_resolve_last_and_hpc_to_trained_weights(tmp_path, m
     )
     cli = cli_main(["predict", "-c", config, "--ckpt_path=hpc", QUIET])
     torch.testing.assert_close(cli.model.w, trained["state_dict"]["w"], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("progress_bar", [True, False])
+def test_early_stopping_can_monitor_the_training_loss(tmp_path, monkeypatch, progress_bar):
+    # UpdateLog hands the latest train/loss to monitoring callbacks, with or without a progress bar.
+    monkeypatch.chdir(tmp_path)
+    cli = cli_main(
+        [
+            "fit",
+            "-c",
+            str(REPO / "configs" / "logistic.yaml"),
+            f"--trainer.enable_progress_bar={str(progress_bar).lower()}",
+            "--trainer.callbacks+=EarlyStopping",
+            "--trainer.callbacks.monitor=train/loss",
+            "--trainer.callbacks.min_delta=0.05",
+            "--trainer.callbacks.patience=1",
+        ]
+    )
+    # The loss falls by less than 0.05 per 100 updates after a few hundred: stopped well before 1000.
+    assert 100 <= cli.trainer.global_step < 1000
+    assert cli.trainer.global_step % 100 == 0
+    assert "train/loss" in cli.trainer.callback_metrics

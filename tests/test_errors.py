@@ -5,6 +5,7 @@ in them is imported or called; a diverging fit stops without saving."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 import subprocess
 import sys
@@ -282,6 +283,24 @@ CONFIG_CASES = [
         "logger_key",
         [LINEAR, "--trainer.logger.init_args.bogus=1"],
         "error: trainer.logger.init_args: Option 'bogus' is not accepted",
+    ),
+    # callbacks that Lightning would let fail mid-run
+    (
+        "checkpoint_monitor_never_logged",
+        [LOGISTIC, "--trainer.callbacks+=ModelCheckpoint", "--trainer.callbacks.monitor=train/bogus"],
+        "error: trainer.callbacks.ModelCheckpoint.init_args.monitor 'train/bogus' is never logged: this fit logs "
+        "epoch, step, train/acc, train/loss, train/loss_gap",
+    ),
+    (
+        "early_stopping_on_validation_without_validation_rows",
+        [LOGISTIC, "--trainer.callbacks+=EarlyStopping", "--trainer.callbacks.monitor=val/loss"],
+        "error: trainer.callbacks.EarlyStopping.init_args.monitor 'val/loss' is never logged: no validation rows "
+        "are held out (set data.init_args.val_fraction > 0)",
+    ),
+    (
+        "learning_rate_monitor_without_logger",
+        [LOGISTIC, "--trainer.callbacks+=LearningRateMonitor", "--trainer.logger=false"],
+        "error: trainer.callbacks.LearningRateMonitor: logs to the logger, and trainer.logger is false: remove one",
     ),
     # ckpt_path
     ("missing_checkpoint", [LINEAR, "--ckpt_path=gone.ckpt"], "error: gone.ckpt: no such checkpoint file"),
@@ -776,3 +795,16 @@ def test_copy_of_config_is_not_shared():
     edited = copy.deepcopy(yaml.safe_load(original))
     edited["model"]["init_args"]["lr"] = 5
     assert Path(LOGISTIC).read_text() == original
+
+
+def test_a_callback_whose_package_is_missing(tmp_path, monkeypatch, capsys):
+    if importlib.util.find_spec("rich") is not None:
+        pytest.skip("rich is installed here")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:  # (run_cli_expecting_error switches progress bars off)
+        cli_main(["fit", "-c", LOGISTIC, "--trainer.callbacks+=RichProgressBar"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: trainer.callbacks.RichProgressBar.init_args: `RichProgressBar` requires `rich`")
+    assert "Traceback" not in "\n".join(err)
+    assert files_under(tmp_path) == set()

@@ -44,6 +44,10 @@ class UpdateLog(Callback):
             (:mod:`lit_basics.reference`). Full-batch training only (a mini-batch loss is not the
             objective).
         progress_bar: show the latest values in the progress bar (updated at the same cadence).
+
+    The latest values are also logged through ``pl_module.log`` (not to the logger) at that cadence
+    and at the last batch of every epoch, progress bar or not, so that ``ModelCheckpoint`` and
+    ``EarlyStopping`` can monitor ``train/loss`` (``acc``, ``loss_gap``).
     """
 
     def __init__(self, loss_gap: bool = True, progress_bar: bool = True) -> None:
@@ -81,9 +85,10 @@ class UpdateLog(Callback):
         weight = int(batch[0].shape[0])
         for offset, metrics in enumerate(updates):
             self._trace.record(first + offset, [metrics[name] for name in names], weight=weight)
-        # On a count of updates, never on time: under DDP every process must flush together.
-        if self._trace.full:
-            self._flush(trainer, pl_module, show=self.progress_bar)
+        # On a count of updates (never on time: under DDP every process must flush together), and
+        # at an epoch's last batch, where monitoring callbacks read the latest values.
+        if self._trace.full or trainer.is_last_batch:
+            self._flush(trainer, pl_module, publish=True)
 
     @override
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -102,7 +107,7 @@ class UpdateLog(Callback):
             self._flush(trainer, pl_module)
         self._trace = None
 
-    def _flush(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *, show: bool = False) -> None:
+    def _flush(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *, publish: bool = False) -> None:
         if self._trace is None or not len(self._trace):
             return
         reduce = None
@@ -123,7 +128,7 @@ class UpdateLog(Callback):
         if trainer.is_global_zero:
             for logger in trainer.loggers:
                 write_rows(logger, rows)
-        if show and rows and trainer.progress_bar_callback is not None:
-            # The latest values, for the progress bar and for callbacks that monitor them.
+        if publish and rows:
+            # The latest values, for callbacks that monitor them (and the progress bar).
             for name, value in rows[-1][1].items():
-                pl_module.log(name, value, prog_bar=True, logger=False, on_step=True, on_epoch=False)
+                pl_module.log(name, value, prog_bar=self.progress_bar, logger=False, on_step=True, on_epoch=False)

@@ -19,6 +19,7 @@ from lit_basics.cli.checks import (
     check_checkpoint_cadence,
     check_checkpoint_fits,
     check_ckpt_keyword,
+    check_monitors,
     check_seed,
     check_targets,
     check_trainer_settings,
@@ -176,6 +177,8 @@ class LitBasicsCLI(LightningCLI):
             check_targets(model, datamodule)
             if self.subcommand == "fit":
                 check_checkpoint_cadence(model, datamodule, config)
+        if self.subcommand == "fit":
+            check_monitors(trainer, model, datamodule)
         check_outputs(trainer)
 
     def before_fit(self) -> None:

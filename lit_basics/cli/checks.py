@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import lightning.pytorch as pl
 from lightning.pytorch import Callback
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 
+from lit_basics.callbacks import UpdateLog
 from lit_basics.data import InMemoryDataModule
 from lit_basics.errors import ArgumentError, ConfigError
 from lit_basics.models import GradientDescentModule, LogisticRegression, SoftmaxRegression
@@ -24,6 +27,7 @@ __all__ = [
     "check_checkpoint_cadence",
     "check_checkpoint_fits",
     "check_ckpt_keyword",
+    "check_monitors",
     "check_seed",
     "check_targets",
     "check_trainer_settings",
@@ -190,3 +194,54 @@ def check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str, checkpoin
                 "ckpt_path",
                 f"{ckpt_path}: its {name} has shape {tuple(tensor.shape)}, the configured model's {expected[name]}",
             )
+
+
+def logged_metrics(trainer: pl.Trainer, model: Any, datamodule: Any) -> set[str] | None:
+    """The names a fit logs through ``self.log`` (what ``ModelCheckpoint`` and ``EarlyStopping`` can
+    monitor), or ``None`` where that cannot be known: another model or data, or a callback from
+    outside lit_basics and Lightning (it may log anything)."""
+    if not isinstance(model, GradientDescentModule) or not isinstance(datamodule, InMemoryDataModule):
+        return None
+    names: set[str] = set()
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if not type(callback).__module__.startswith(("lit_basics.", "lightning.pytorch.")):
+            return None
+        if isinstance(callback, UpdateLog):
+            names |= {f"train/{name}" for name in model.update_metric_kinds}
+            if callback.loss_gap and datamodule.full_batch:
+                names.add("train/loss_gap")
+    if datamodule.val_fraction:
+        names |= {f"val/{name}" for name in model.update_metric_kinds}
+    return names
+
+
+def check_monitors(trainer: pl.Trainer, model: Any, datamodule: Any) -> None:
+    """Every monitored metric is one the fit logs, and a LearningRateMonitor has a logger.
+
+    Lightning finds out only mid-run: ``ModelCheckpoint`` then warns and never saves, and
+    ``EarlyStopping`` raises after the run directory is written.
+    """
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if isinstance(callback, LearningRateMonitor) and not trainer.loggers:
+            raise ConfigError(
+                "trainer.callbacks.LearningRateMonitor", "logs to the logger, and trainer.logger is false: remove one"
+            )
+    names = logged_metrics(trainer, model, datamodule)
+    if names is None:
+        return
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if not isinstance(callback, (ModelCheckpoint, EarlyStopping)) or callback.monitor is None:
+            continue
+        known = names | ({"epoch", "step"} if isinstance(callback, ModelCheckpoint) else set())
+        if callback.monitor in known:
+            continue
+        if callback.monitor.startswith("val/") and not datamodule.val_fraction:
+            why = "no validation rows are held out (set data.init_args.val_fraction > 0)"
+        elif callback.monitor.startswith("train/") and not any(isinstance(c, UpdateLog) for c in trainer.callbacks):  # type: ignore[attr-defined]
+            why = "training metrics are logged by the UpdateLog callback, and it is not attached"
+        else:
+            why = f"this fit logs {', '.join(sorted(known)) or 'nothing it could monitor'}"
+        raise ConfigError(
+            f"trainer.callbacks.{type(callback).__name__}.init_args",
+            ArgumentError("monitor", f"{callback.monitor!r} is never logged: {why}"),
+        )

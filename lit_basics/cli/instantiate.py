@@ -46,6 +46,7 @@ class SectionInstantiator:
         except ConfigError as exc:
             self.error = exc
             raise
-        except (ValueError, UserError, MisconfigurationException, OSError) as exc:
+        # ImportError: the class needs a package that is not installed (RichProgressBar: rich).
+        except (ValueError, UserError, MisconfigurationException, OSError, ImportError) as exc:
             self.error = ConfigError(config_section(class_type), exc)
             raise self.error from exc
