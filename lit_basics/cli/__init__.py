@@ -7,7 +7,8 @@ Usage::
     lit-basics fit --model LogisticRegression --data LogisticDataModule --trainer.max_steps=100
 
 One job per module: :mod:`~lit_basics.cli.main` (dispatch), :mod:`~lit_basics.cli.app` (the
-LightningCLI subclass), :mod:`~lit_basics.cli.parser` (parsing), :mod:`~lit_basics.cli.instantiate`
+LightningCLI subclass), :mod:`~lit_basics.cli.checks` (what a run checks before it writes anything),
+:mod:`~lit_basics.cli.parser` (parsing), :mod:`~lit_basics.cli.instantiate`
 (building classes), :mod:`~lit_basics.cli.outputs` (where runs write),
 :mod:`~lit_basics.cli.resume` (``--ckpt_path last``), :mod:`~lit_basics.cli.boundary` (the one
 ``error:`` line), :mod:`~lit_basics.cli.commands` (``tour``, ``tensorboard``).
