@@ -14,7 +14,6 @@ from typing_extensions import override
 from lit_basics.callbacks import NotesInspector
 from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.checks import (
-    CKPT_KEYWORDS,
     check_callback_states,
     check_checkpoint_cadence,
     check_checkpoint_fits,
@@ -95,7 +94,8 @@ class LitBasicsCLI(LightningCLI):
             ckpt_path = config["ckpt_path"] = str(checkpoint)
             if _rank() == 0:
                 print(f"Using {checkpoint}")
-        if ckpt_path and ckpt_path not in CKPT_KEYWORDS:
+        # Every keyword but fit's `last` (resolved with the run it continues) is now a file.
+        if ckpt_path and ckpt_path != "last":
             hyperparameters = self._checkpoint(ckpt_path).get("hyper_parameters", {})
             # LightningCLI rebuilds the model from these: they must name the class they belong to.
             if hyperparameters and "_class_path" not in hyperparameters:
@@ -157,8 +157,8 @@ class LitBasicsCLI(LightningCLI):
     def _check_run(self) -> None:
         model, datamodule, trainer = self.model, self.datamodule, self.trainer
         config = self.config[str(self.subcommand)]
-        ckpt_path = config.get("ckpt_path")
-        if ckpt_path and ckpt_path not in CKPT_KEYWORDS:
+        ckpt_path = config.get("ckpt_path")  # a file by now: keywords are resolved in parsing
+        if ckpt_path:
             check_checkpoint_fits(model, datamodule, str(ckpt_path), self._checkpoint(str(ckpt_path)))
         if self.subcommand == "validate" and isinstance(datamodule, InMemoryDataModule) and not datamodule.val_fraction:
             raise ConfigError(
@@ -193,7 +193,7 @@ class LitBasicsCLI(LightningCLI):
         if not datamodule.full_batch:
             return
         ckpt_path = self.config["fit"].get("ckpt_path")
-        if ckpt_path and ckpt_path not in CKPT_KEYWORDS:  # predict from where the fit will start
+        if ckpt_path:  # predict from where the fit will start
             model.load_state_dict(self._checkpoint(ckpt_path)["state_dict"])
         diagnosis, reason = diagnose_fit(self.trainer, model, datamodule)
         if _rank() != 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 from lightning.pytorch import Callback
@@ -22,7 +22,6 @@ from lit_basics.errors import ArgumentError, ConfigError
 from lit_basics.models import GradientDescentModule, LogisticRegression, SoftmaxRegression
 
 __all__ = [
-    "CKPT_KEYWORDS",
     "check_callback_states",
     "check_checkpoint_cadence",
     "check_checkpoint_fits",
@@ -32,9 +31,6 @@ __all__ = [
     "check_targets",
     "check_trainer_settings",
 ]
-
-#: ``--ckpt_path`` values that name no file (``last`` is resolved by the CLI, ``hpc`` by Lightning).
-CKPT_KEYWORDS = ("last", "best", "hpc", "registry")
 
 #: Trainer arguments Lightning does not check, with the least value each can take (``None`` is
 #: allowed where Lightning's signature allows it).
@@ -80,7 +76,7 @@ def check_seed(seed: Any) -> None:
         raise ConfigError("seed_everything", f"must be true, false or an integer in [{low}, {high}], got {seed}")
 
 
-def check_ckpt_keyword(ckpt_path: str, default_root_dir: str) -> Path:
+def check_ckpt_keyword(ckpt_path: Literal["best", "hpc", "registry"], default_root_dir: str) -> Path:
     """The checkpoint file a keyword ``--ckpt_path`` (``best``, ``hpc``, ``registry``) names.
 
     - ``best``: the best checkpoint of a fit earlier in the same process; every ``lit-basics``
@@ -107,8 +103,6 @@ def check_ckpt_keyword(ckpt_path: str, default_root_dir: str) -> Path:
             "registry checkpoints are not loaded (they could not be checked first): download the file "
             "and give its path",
         )
-    if ckpt_path != "hpc":
-        raise ConfigError("ckpt_path", f"{ckpt_path!r} is not a keyword: 'last', 'hpc' or a checkpoint file")
     folder = Path(default_root_dir)
     found = sorted(
         (int(p.stem.removeprefix("hpc_ckpt_")), p)
