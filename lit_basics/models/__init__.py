@@ -6,7 +6,6 @@ from lit_basics.models.logistic import LogisticRegression
 from lit_basics.models.polynomial import PolynomialRegression
 from lit_basics.models.sgd import NotesSGD
 from lit_basics.models.softmax import SoftmaxRegression
-from lit_basics.models.step_counter import StepCounter
 
 __all__ = [
     "GradientDescentModule",
@@ -15,5 +14,4 @@ __all__ = [
     "NotesSGD",
     "PolynomialRegression",
     "SoftmaxRegression",
-    "StepCounter",
 ]
