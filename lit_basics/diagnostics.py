@@ -17,6 +17,7 @@ optimum (the README gives its measured error).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from dataclasses import dataclass
@@ -31,7 +32,19 @@ if TYPE_CHECKING:
 
     from lit_basics.models.base import GradientDescentModule
 
-__all__ = ["MAX_PARAMETERS", "Diagnosis", "diagnose", "diagnose_fit"]
+__all__ = [
+    "MAX_PARAMETERS",
+    "SCALING_ADVICE_KAPPA",
+    "Diagnosis",
+    "ScalingAdvice",
+    "diagnose",
+    "diagnose_fit",
+    "scaling_advice",
+]
+
+#: The condition number from which a fit on features that are not standardised says what
+#: standardising them would make it (when that is at least ten times smaller).
+SCALING_ADVICE_KAPPA = 1e3
 
 #: Largest number of parameters whose Hessian is computed (its size is the square of that).
 MAX_PARAMETERS = 2048
@@ -77,7 +90,9 @@ class Diagnosis:
     def gap(self, updates: int) -> float:
         """The predicted loss gap after ``updates`` updates from the starting parameters."""
         rates = (1.0 - self.lr * self.eigenvalues).abs()
-        return float((self.components * rates.pow(2 * updates)).sum())
+        largest = float(self.eigenvalues[-1])
+        curved = self.eigenvalues > 1e-12 * max(largest, 0.0)
+        return float((self.components * rates.pow(2 * updates))[curved].sum())
 
     def updates_to_gap(self, tol: float) -> int | None:
         """The number of full-batch updates at :attr:`lr` after which the loss gap is ``<= tol``
@@ -88,7 +103,9 @@ class Diagnosis:
         if self.gap(0) <= tol:
             return 0
         rates = (1.0 - self.lr * self.eigenvalues).abs()
-        moving = self.components > 0
+        # Flat directions (softmax's common shift of the biases: λ ≈ 0 in rounding) hold no gap.
+        largest = float(self.eigenvalues[-1])
+        moving = (self.components > 0) & (self.eigenvalues > 1e-12 * max(largest, 0.0))
         if bool((rates[moving] >= 1.0).any()):
             return None
         # Every term falls geometrically: t_hi makes each one <= tol / m, so their sum is <= tol.
@@ -188,3 +205,76 @@ def diagnose_fit(
         result = (None, str(exc))
     entries.append((weakref.ref(model), weakref.ref(datamodule), start, *result))
     return result
+
+
+# --- what scaling the features would do --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScalingAdvice:
+    """The problem as configured beside the same problem on standardised features.
+
+    Attributes:
+        scale: the data module's ``scale`` now.
+        before: the diagnosis as configured (``None``: no finite optimum), at the model's ``lr``.
+        after: the diagnosis on standardised features, from the same starting parameters, at
+            ``lr = 1/λmax`` of that problem (half its stability bound).
+    """
+
+    scale: str
+    before: Diagnosis | None
+    after: Diagnosis
+
+    def summary(self, tol: float = 1e-3) -> str:
+        """One line: κ, the stability bound and the updates to ``tol`` before and after, and the flag."""
+        after = self.after
+        updates_after = after.updates_to_gap(tol)
+        if self.before is None:
+            now = "no finite optimum now"
+        else:
+            updates = self.before.updates_to_gap(tol)
+            count = "never (lr is not below 2/λmax)" if updates is None else f"{updates} update(s)"
+            now = (
+                f"κ = {self.before.condition_number:.3g}, 2/λmax = {self.before.max_stable_lr:.3g}: "
+                f"{count} to a loss gap <= {tol:g} at lr={self.before.lr:g}"
+            )
+        return (
+            f"Scaling: the features are not standardized (scale={self.scale}): {now}. Standardized "
+            f"(--data.init_args.scale=standardize): κ = {after.condition_number:.3g}, "
+            f"2/λmax = {after.max_stable_lr:.3g}: "
+            f"{updates_after} update(s) at lr = 1/λmax = {after.lr:.3g}"
+        )
+
+
+_ADVICE: weakref.WeakKeyDictionary[Any, tuple[Any, ScalingAdvice | None]] = weakref.WeakKeyDictionary()
+
+
+def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule: Any) -> ScalingAdvice | None:
+    """What standardising the features would do, where the data module can scale, the features
+    are not standardised, the fit is full-batch, κ >= :data:`SCALING_ADVICE_KAPPA` (or there is
+    no finite optimum) and standardising makes κ at least ten times smaller; else ``None``.
+    Computed once per fit and shared by the CLI and the callbacks."""
+    from lit_basics.data import InMemoryDataModule
+    from lit_basics.data.scaling import FeatureScaling
+
+    if not isinstance(datamodule, InMemoryDataModule) or datamodule.scale == "standardize" or not datamodule.full_batch:
+        return None
+    cached = _ADVICE.get(trainer)
+    if cached is not None and cached[0]() is datamodule:
+        return cached[1]
+    advice = None
+    before, _ = diagnose_fit(trainer, model, datamodule)
+    if before is None or before.condition_number >= SCALING_ADVICE_KAPPA:
+        raw = datamodule.raw_training_features()
+        standardized = FeatureScaling.fit("standardize", raw).apply(raw, datamodule.x.dtype)
+        _, y = datamodule.training_rows()
+        try:
+            after = diagnose(model, standardized.to(model.device), y.to(model.device))
+        except ValueError:
+            after = None
+        if after is not None and (before is None or after.condition_number * 10 <= before.condition_number):
+            advice = ScalingAdvice(
+                datamodule.scale, before, dataclasses.replace(after, lr=1.0 / float(after.eigenvalues[-1]))
+            )
+    _ADVICE[trainer] = (weakref.ref(datamodule), advice)
+    return advice

@@ -345,84 +345,94 @@ def config_with(tmp_path: Path, edit) -> str:
     return str(path)
 
 
-def callback(config, suffix):
-    return next(c for c in config["trainer"]["callbacks"] if c["class_path"].endswith(suffix))
+def section(config, key):
+    """An always-on callback's section (``inspector:``, ``checkpoint:``, ...) of a config."""
+    return config.setdefault(key, {})
+
+
+def logger(config):
+    """The config's logger section (the CLI's default TensorBoardLogger, spelled out)."""
+    return config["trainer"].setdefault(
+        "logger", {"class_path": "lightning.pytorch.loggers.TensorBoardLogger", "init_args": {}}
+    )
 
 
 CALLBACK_AND_LOGGER_CASES = [
     (
         "inspector",
-        lambda c: callback(c, "NotesInspector")["init_args"].update(figure_every_n_updates=0),
-        "error: trainer.callbacks.NotesInspector.init_args.figure_every_n_updates must be an integer >= 1, got 0",
+        lambda c: section(c, "inspector").update(figure_every_n_updates=0),
+        "error: inspector.figure_every_n_updates must be an integer >= 1, got 0",
     ),
     (
         "inspector_features",
-        lambda c: callback(c, "NotesInspector")["init_args"].update(figure_features=[1]),
-        "error: trainer.callbacks.NotesInspector.init_args.figure_features must be two feature indices >= 0, got [1]",
+        lambda c: section(c, "inspector").update(figure_features=[1]),
+        "error: inspector.figure_features must be two feature indices >= 0, got [1]",
     ),
     (
         "update_log_type",
-        lambda c: callback(c, "UpdateLog")["init_args"].update(loss_gap="maybe"),
-        "error: trainer.callbacks.UpdateLog.init_args.loss_gap: Expected a <class 'bool'>. Got value: maybe",
+        lambda c: section(c, "update_log").update(loss_gap="maybe"),
+        "error: update_log.loss_gap: Expected a <class 'bool'>. Got value: maybe",
     ),
     (
         "divergence_stop",
-        lambda c: callback(c, "DivergenceStop")["init_args"].update(check_every_n_updates=0),
-        "error: trainer.callbacks.DivergenceStop.init_args.check_every_n_updates must be an integer >= 1, got 0",
+        lambda c: section(c, "divergence_stop").update(check_every_n_updates=0),
+        "error: divergence_stop.check_every_n_updates must be an integer >= 1, got 0",
     ),
     (
         "checkpoint_value",
-        lambda c: callback(c, "ModelCheckpoint")["init_args"].update(every_n_train_steps=-1),
-        "error: trainer.callbacks.ModelCheckpoint.init_args: Invalid value for every_n_train_steps=-1. Must be >= 0",
+        lambda c: section(c, "checkpoint").update(every_n_train_steps=-1),
+        "error: checkpoint: Invalid value for every_n_train_steps=-1. Must be >= 0",
     ),
     (
         "checkpoint_cadence",
         lambda c: (
-            callback(c, "ModelCheckpoint")["init_args"].update(every_n_train_steps=30),
+            section(c, "checkpoint").update(every_n_train_steps=30),
             c["model"]["init_args"].update(optimization="manual"),
         ),
-        "error: trainer.callbacks.ModelCheckpoint.init_args.every_n_train_steps must be a multiple of "
+        "error: checkpoint.every_n_train_steps must be a multiple of "
         "model.init_args.updates_per_step=100 (the manual twin takes that many updates per step: a checkpoint between "
         "them would be skipped), got 30",
     ),
     (
         "two_checkpoints_with_one_state_key",
-        lambda c: c["trainer"]["callbacks"].append({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint"}),
+        lambda c: (
+            c["trainer"]
+            .setdefault("callbacks", [])
+            .append({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": "link"}})
+        ),
         "error: trainer.callbacks: two ModelCheckpoint callbacks with the same settings (ModelCheckpoint{'monitor': "
         "None, 'mode': 'min', 'every_n_train_steps': 0, 'every_n_epochs': 1, 'train_time_interval': None}): a "
         "checkpoint keeps one state per callback; give one of them another monitor, mode or cadence, or remove it",
     ),
     (
         "inspector_features_beyond_the_data",
-        lambda c: callback(c, "NotesInspector")["init_args"].update(figure_features=[0, 5]),
-        "error: trainer.callbacks.NotesInspector.init_args.figure_features must be feature indices below the data's "
-        "2 features, got [0, 5]",
+        lambda c: section(c, "inspector").update(figure_features=[0, 5]),
+        "error: inspector.figure_features must be feature indices below the data's 2 features, got [0, 5]",
     ),
     (
         "predictions_filename_with_a_directory",
-        lambda c: callback(c, "PredictionsCSV")["init_args"].update(filename="out/predictions.csv"),
-        "error: trainer.callbacks.PredictionsCSV.init_args.filename must be a file name without a directory (see "
-        "dirpath), got 'out/predictions.csv'",
+        lambda c: section(c, "predictions").update(filename="out/predictions.csv"),
+        "error: predictions.filename must be a file name without a directory (see dirpath), got 'out/predictions.csv'",
     ),
     (
         "logger_name_leaving_save_dir",
-        lambda c: c["trainer"]["logger"]["init_args"].update(name="../elsewhere"),
+        lambda c: logger(c)["init_args"].update(name="../elsewhere"),
         "error: trainer.logger.init_args.name: '../elsewhere' with version 0 puts the run in "
         "runs/../elsewhere/version_0, outside save_dir runs: name a directory inside it (no '..')",
     ),
     (
         "unknown_callback",
-        lambda c: c["trainer"]["callbacks"].append({"class_path": "lit_basics.callbacks.Nope"}),
+        lambda c: c["trainer"].setdefault("callbacks", []).append({"class_path": "lit_basics.callbacks.Nope"}),
         "error: trainer.callbacks: unknown class 'lit_basics.callbacks.Nope'",
     ),
     (
         "unknown_logger",
-        lambda c: c["trainer"]["logger"].update(class_path="lightning.pytorch.loggers.Nope"),
+        lambda c: logger(c).update(class_path="lightning.pytorch.loggers.Nope"),
         "error: trainer.logger: unknown class 'lightning.pytorch.loggers.Nope'",
     ),
     (
         "logger_type",
-        lambda c: c["trainer"]["logger"]["init_args"].update(version=[1]),
+        lambda c: logger(c)["init_args"].update(version=[1]),
         "error: trainer.logger.init_args.version: Expected a <class 'int'>; Expected a <class 'str'>",
     ),
 ]
@@ -439,20 +449,20 @@ def test_bad_callback_or_logger_argument_in_a_config_file(tmp_path, monkeypatch,
 OUTPUT_CASES = [
     (
         "logger_save_dir",
-        lambda c: c["trainer"]["logger"]["init_args"].update(save_dir="afile/runs"),
+        lambda c: logger(c)["init_args"].update(save_dir="afile/runs"),
         "trainer.logger.init_args.save_dir",
         "afile/runs/logistic/version_0",
     ),
     (
         "checkpoint_dirpath",
-        lambda c: callback(c, "ModelCheckpoint")["init_args"].update(dirpath="afile/ckpt"),
-        "trainer.callbacks.ModelCheckpoint.init_args.dirpath",
+        lambda c: section(c, "checkpoint").update(dirpath="afile/ckpt"),
+        "checkpoint.dirpath",
         "{tmp}/afile/ckpt",
     ),
     (
         "predictions_dirpath",
-        lambda c: callback(c, "PredictionsCSV")["init_args"].update(dirpath="afile/out"),
-        "trainer.callbacks.PredictionsCSV.init_args.dirpath",
+        lambda c: section(c, "predictions").update(dirpath="afile/out"),
+        "predictions.dirpath",
         "afile/out",
     ),
     (
@@ -495,8 +505,8 @@ SHAPE_CASES = [
     ),
     (
         "callback_init_args_list",
-        lambda c: callback(c, "UpdateLog").update(init_args=[1]),
-        "trainer.callbacks[1].init_args must be a mapping of argument: value, got a list",
+        lambda c: c["trainer"].update(callbacks=[{"class_path": "x.Y", "init_args": [1]}]),
+        "trainer.callbacks[0].init_args must be a mapping of argument: value, got a list",
     ),
 ]
 
@@ -726,7 +736,7 @@ def test_divergence_is_caught_before_a_checkpoint_when_checked_at_a_cadence(tmp_
     config = config_with(
         tmp_path,
         lambda c: (
-            callback(c, "DivergenceStop")["init_args"].update(check_every_n_updates=40),
+            section(c, "divergence_stop").update(check_every_n_updates=40),
             c["data"]["init_args"].update(passes_per_epoch=5),
         ),
     )

@@ -17,7 +17,7 @@ from typing_extensions import override
 
 from lit_basics.callbacks.run_info import logging_interval, run_directory, training_data
 from lit_basics.callbacks.trace import tensorboard_file_writer
-from lit_basics.diagnostics import Diagnosis, diagnose_fit
+from lit_basics.diagnostics import Diagnosis, ScalingAdvice, diagnose_fit, scaling_advice
 from lit_basics.errors import ArgumentError
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
 from lit_basics.models.base import GradientDescentModule
@@ -55,7 +55,10 @@ class NotesInspector(Callback):
     - **Hyperparameters** with results at the end: ``hp/final_loss`` (the training objective on the
       whole training set after the last update), ``hp/final_acc`` (classifiers),
       ``hp/final_loss_gap``, and what :mod:`lit_basics.diagnostics` says of the problem:
-      ``hp/condition_number``, ``hp/max_stable_lr``, ``hp/predicted_updates`` (to a gap of 1e-3).
+      ``hp/condition_number``, ``hp/max_stable_lr``, ``hp/predicted_updates`` (to a gap of 1e-3);
+      where standardising the features would help (:func:`~lit_basics.diagnostics.scaling_advice`),
+      ``hp/standardized_condition_number``, ``hp/standardized_max_stable_lr`` and
+      ``hp/standardized_predicted_updates`` (at lr = 1/λmax of that problem).
 
     Parameters are read in ``on_before_optimizer_step``: the manual twin takes many updates in one
     Lightning step, and this hook still sees every one of them (after ``global_step`` updates, with
@@ -93,6 +96,7 @@ class NotesInspector(Callback):
         self.figure_features = figure_features
         self._data: tuple[torch.Tensor, torch.Tensor] | None = None
         self._diagnosis: Diagnosis | None = None
+        self._advice: ScalingAdvice | None = None
         self._worker: FigureWorker | None = None
         self._last_figure_step: int | None = None
         self._last_trajectory_step: int | None = None
@@ -119,7 +123,7 @@ class NotesInspector(Callback):
         datamodule = training_data(trainer)
         if datamodule is not None:
             self.check_features(datamodule.num_features)
-        self._data, self._diagnosis = None, None
+        self._data, self._diagnosis, self._advice = None, None, None
         self._last_figure_step = self._last_trajectory_step = None
         self._path, self._path_stride = [], 1
         self._trajectory_every = logging_interval(trainer)
@@ -129,6 +133,8 @@ class NotesInspector(Callback):
         self._data = (x.to(pl_module.device), y.to(pl_module.device))
         if datamodule.full_batch:
             self._diagnosis, _ = diagnose_fit(trainer, pl_module, datamodule)
+            # From the starting parameters, as the diagnosis (shared with the CLI's fit-start line).
+            self._advice = scaling_advice(trainer, pl_module, datamodule) if self.loss_gap else None
         self._contour_path = self.contours and self._diagnosis is not None and _parameter_count(pl_module) == 2
 
     @override
@@ -337,6 +343,12 @@ class NotesInspector(Callback):
             results["hp/condition_number"] = diagnosis.condition_number
             results["hp/max_stable_lr"] = diagnosis.max_stable_lr
             results["hp/predicted_updates"] = float("inf") if predicted is None else float(predicted)
+        advice = self._advice
+        if self.loss_gap and advice is not None:
+            after = advice.after.updates_to_gap(1e-3)
+            results["hp/standardized_condition_number"] = advice.after.condition_number
+            results["hp/standardized_max_stable_lr"] = advice.after.max_stable_lr
+            results["hp/standardized_predicted_updates"] = float("inf") if after is None else float(after)
         if not trainer.is_global_zero:
             return
         for logger in trainer.loggers:

@@ -19,8 +19,10 @@ __all__ = ["PredictionsCSV"]
 
 
 class PredictionsCSV(BasePredictionWriter):
-    """Write ``predictions.csv`` (``row,<prediction columns>``) when prediction ends.
+    """Write ``predictions.csv`` when prediction ends.
 
+    New rows (the data module's ``predict_path``): the input's columns as read, then the prediction
+    columns, rows in file order. Otherwise (the data module's own rows): ``row,<prediction columns>``.
     One column per prediction of :meth:`~lit_basics.models.GradientDescentModule.predict`
     (``y_hat``; ``probability,label``); a prediction with several values per row (softmax's class
     probabilities) gets one column each (``probability_0``, ``probability_1``, ...). Rows are the
@@ -59,12 +61,29 @@ class PredictionsCSV(BasePredictionWriter):
         path = directory / self.filename
         names = list(columns)
         rows = len(columns[names[0]])
+        inputs = _input_rows(trainer, rows)
+        leading_names, leading = inputs if inputs is not None else (["row"], [[str(row)] for row in range(rows)])
         with path.open("w", encoding="utf-8") as f:
-            f.write(",".join(["row", *names]) + "\n")
+            f.write(",".join(_csv_field(name) for name in [*leading_names, *names]) + "\n")
             table = zip(*(columns[name].tolist() for name in names), strict=True)
-            for row, values in enumerate(table):
-                f.write(",".join([str(row), *(repr(v) for v in values)]) + "\n")
+            for first, values in zip(leading, table, strict=True):
+                f.write(",".join([*first, *(repr(v) for v in values)]) + "\n")
         print(f"Predictions ({rows} rows): {path}")
+
+
+def _input_rows(trainer: pl.Trainer, rows: int) -> tuple[list[str], list[list[str]]] | None:
+    """The column names and the rows (as text) of the predict file the data module read, or ``None``."""
+    datamodule = getattr(trainer, "datamodule", None)
+    table = getattr(datamodule, "predict_rows", None)
+    if table is None or len(table.values) != rows:
+        return None
+    names = list(table.names) if table.names is not None else datamodule.column_names()  # type: ignore[union-attr]
+    return names, [[repr(v) for v in row] for row in table.values.tolist()]
+
+
+def _csv_field(text: str) -> str:
+    """A header name, quoted where a comma or a quote would break the line."""
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
 
 
 def _columns(batches: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
@@ -14,22 +15,26 @@ from typing_extensions import override
 from lit_basics.callbacks import NotesInspector
 from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.checks import (
+    check_always_on,
     check_callback_states,
     check_checkpoint_cadence,
     check_checkpoint_fits,
     check_ckpt_keyword,
     check_monitors,
+    check_paths,
     check_seed,
     check_targets,
     check_trainer_settings,
 )
-from lit_basics.cli.instantiate import SectionInstantiator, config_section
+from lit_basics.cli.defaults import CLI_DEFAULTS, CLI_PASSES_PER_EPOCH, NOTES_SEED
+from lit_basics.cli.faults import DISK_FULL, disk_full_report
+from lit_basics.cli.instantiate import ALWAYS_ON, SectionInstantiator, config_section
 from lit_basics.cli.outputs import RUNS, check_outputs, place_outputs
-from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
+from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line, given_keys
 from lit_basics.cli.resume import newest_run_checkpoint, resume_newest_run
 from lit_basics.data import InMemoryDataModule
-from lit_basics.diagnostics import diagnose_fit
-from lit_basics.errors import ArgumentError, ConfigError
+from lit_basics.diagnostics import diagnose_fit, scaling_advice
+from lit_basics.errors import ArgumentError, ConfigError, UserError
 from lit_basics.models import GradientDescentModule
 
 __all__ = ["LitBasicsCLI"]
@@ -46,6 +51,8 @@ class LitBasicsCLI(LightningCLI):
 
     def __init__(self, args: ArgsType = None, **kwargs: Any) -> None:
         options: dict[str, Any] = {
+            # The notes' torch.manual_seed(2017) unless a seed is given (the run says which).
+            "seed_everything_default": NOTES_SEED,
             "subclass_mode_model": True,
             "subclass_mode_data": True,
             # The models configure their own optimizer (``--model.optimizer``); no CLI --optimizer.
@@ -60,6 +67,7 @@ class LitBasicsCLI(LightningCLI):
         options.update(kwargs)
         self._instantiator = SectionInstantiator()
         self._checkpoints: dict[str, dict[str, Any]] = {}
+        self._given: set[str] = set()
         super().__init__(GradientDescentModule, InMemoryDataModule, args=args, **options)
 
     @override
@@ -69,14 +77,30 @@ class LitBasicsCLI(LightningCLI):
             parser.link_arguments(source, f"model.init_args.{target}", apply_on="instantiate")
         # Every class the parser builds reports a refused value with its config key.
         parser.add_instantiator(self._instantiator, object, subclasses=True, prepend=True)
+        # Every run is watched as the configs used to spell out: each callback has its own keys
+        # (update_log.*, inspector.*, ...), and a config says only what differs.
+        for key, callback in ALWAYS_ON.items():
+            parser.add_lightning_class_args(callback, key)
+        parser.set_defaults(CLI_DEFAULTS)
 
     @override
     def parse_arguments(self, parser: Any, args: ArgsType) -> None:
         argv = list(args) if isinstance(args, (list, tuple)) else sys.argv[1:] if args is None else []
         check_command_line([str(a) for a in argv])
         super().parse_arguments(parser, args)
+        self._given = given_keys([str(a) for a in argv])
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
+        check_paths(config)
+        check_always_on(config)
+        data = config.get("data")
+        if (
+            hasattr(data, "get")
+            and "data.passes_per_epoch" not in self._given
+            and "passes_per_epoch" in (data.get("init_args") or {})
+        ):
+            # Lightning pays ~0.6 ms per epoch: a full-batch epoch of 100 passes, as the configs.
+            data["init_args"]["passes_per_epoch"] = CLI_PASSES_PER_EPOCH
         # Values Lightning would take and fail on later (or misread): refused before anything runs.
         check_seed(config.get("seed_everything"))
         check_trainer_settings(config.get("trainer"))
@@ -124,6 +148,11 @@ class LitBasicsCLI(LightningCLI):
         config = self.config.get(self.subcommand) if self.subcommand else self.config
         if config is None:
             return
+        seed = config.get("seed_everything")
+        if _rank() == 0 and seed is not False:
+            given = "seed_everything" in self._given
+            origin = "" if given else " (the notes' torch.manual_seed(2017); --seed_everything=N to change)"
+            print(f"Seed: {seed}{origin}")
         if self.subcommand == "fit" and config.get("ckpt_path") == "last":
             checkpoint = resume_newest_run(config)
             self._checkpoint(str(checkpoint))  # refused before anything else reads it
@@ -143,8 +172,10 @@ class LitBasicsCLI(LightningCLI):
 
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        trainer_config = self.config_init[str(self.subcommand)].get("trainer")
-        check_callback_states((trainer_config.get("callbacks") if trainer_config else None) or [])
+        config = self.config_init[str(self.subcommand)]
+        trainer_config = config.get("trainer")
+        always_on = [config.get(key) for key in ALWAYS_ON]
+        check_callback_states([*((trainer_config.get("callbacks") if trainer_config else None) or []), *always_on])
         try:
             return super().instantiate_trainer(**kwargs)
         # Every argument of the Trainer is a user's configured value, already type-checked by the
@@ -152,6 +183,30 @@ class LitBasicsCLI(LightningCLI):
         # TypeError, an accelerator's missing package an ImportError) is a config mistake.
         except (MisconfigurationException, ValueError, TypeError, ImportError) as exc:
             raise ConfigError("trainer", exc) from exc
+
+    @override
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> Trainer:
+        # enable_progress_bar=false / enable_checkpointing=false switch the always-on progress bar
+        # and checkpoint callback off (Lightning refuses the flag and the callback together).
+        switched_off = tuple(
+            kind
+            for flag, kind in (("enable_progress_bar", ProgressBar), ("enable_checkpointing", ModelCheckpoint))
+            if config.get(flag) is False
+        )
+        # ... and a progress bar of the user's own (RichProgressBar) replaces the always-on one.
+        if any(isinstance(c, ProgressBar) for c in config.get("callbacks") or []):
+            switched_off = (*switched_off, ProgressBar)
+        callbacks = [c for c in callbacks if not (switched_off and isinstance(c, switched_off))]
+        return super()._instantiate_trainer(config, callbacks)
+
+    @override
+    def _run_subcommand(self, subcommand: str) -> None:
+        try:
+            super()._run_subcommand(subcommand)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            raise UserError(disk_full_report(exc, self.trainer)) from exc
 
     # --- before each subcommand: everything a user can get wrong, checked ------------------------
     def _check_run(self) -> None:
@@ -187,7 +242,7 @@ class LitBasicsCLI(LightningCLI):
         if not (isinstance(datamodule, InMemoryDataModule) and isinstance(model, GradientDescentModule)):
             return
         if _rank() == 0:
-            print(datamodule.describe())
+            print(f"{datamodule.describe()}; {_devices(self.trainer)}")
             if not model.automatic_optimization and datamodule.full_batch and model.updates_per_step > 1:
                 print(f"Manual twin: up to {model.updates_per_step} full-batch updates per Lightning step")
         if not datamodule.full_batch:
@@ -200,8 +255,14 @@ class LitBasicsCLI(LightningCLI):
             return
         if diagnosis is None:
             print(f"Gradient descent: no diagnosis ({reason})")
+            advice = scaling_advice(self.trainer, model, datamodule)
+            if advice is not None:
+                print(advice.summary())
             return
         print(diagnosis.summary())
+        advice = scaling_advice(self.trainer, model, datamodule)
+        if advice is not None:
+            print(advice.summary())
         if model.lr >= diagnosis.max_stable_lr:
             rate = abs(1 - model.lr * float(diagnosis.eigenvalues[-1]))
             consequence = ": the loss will grow without bound" if diagnosis.exact else ""
@@ -233,6 +294,14 @@ class LitBasicsCLI(LightningCLI):
                 print(f"Logs: {log_dir}  (view: {view})")
             elif log_dir is not None:
                 print(f"Outputs: {log_dir}")
+
+
+def _devices(trainer: Trainer) -> str:
+    """``on cpu``, ``on 2 cuda devices (ddp)``: where the run trains."""
+    kind = type(trainer.accelerator).__name__.removesuffix("Accelerator").lower()
+    count = trainer.num_devices * trainer.num_nodes
+    strategy = getattr(trainer.strategy, "strategy_name", type(trainer.strategy).__name__)
+    return f"on {kind}" if count == 1 else f"on {count} {kind} devices ({strategy})"
 
 
 def _rank() -> int:

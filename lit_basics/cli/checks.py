@@ -17,16 +17,19 @@ from lightning.pytorch import Callback
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 
 from lit_basics.callbacks import UpdateLog
+from lit_basics.cli.instantiate import ALWAYS_ON
 from lit_basics.data import InMemoryDataModule
 from lit_basics.errors import ArgumentError, ConfigError
 from lit_basics.models import GradientDescentModule, LogisticRegression, SoftmaxRegression
 
 __all__ = [
+    "check_always_on",
     "check_callback_states",
     "check_checkpoint_cadence",
     "check_checkpoint_fits",
     "check_ckpt_keyword",
     "check_monitors",
+    "check_paths",
     "check_seed",
     "check_targets",
     "check_trainer_settings",
@@ -42,6 +45,13 @@ _TRAINER_MINIMUMS: dict[str, tuple[int | float, str]] = {
     "min_steps": (0, "an integer >= 0 or null"),
     "min_epochs": (0, "an integer >= 0 or null"),
     "gradient_clip_val": (0, "a number >= 0 or null"),
+}
+#: Trainer arguments Lightning divides by or takes modulo of, where 0 is refused here (an integer
+#: ``val_check_interval`` is a count of batches; a float is a share of the epoch, and 0.0 of it is
+#: no validation at all, so it is refused too).
+_TRAINER_DIVISORS: dict[str, str] = {
+    "val_check_interval": "a share of the epoch in (0, 1] or a number of batches >= 1, or null",
+    "reload_dataloaders_every_n_epochs": "an integer >= 0 (0: never reload)",
 }
 #: The range numpy (and so ``seed_everything``) accepts.
 _SEED_RANGE = (0, 2**32 - 1)
@@ -60,6 +70,78 @@ def check_trainer_settings(trainer: Mapping[str, Any] | None) -> None:
         value = (trainer or {}).get(name)
         if value is not None and not isinstance(value, bool) and isinstance(value, (int, float)) and value < least:
             raise ConfigError("trainer", ArgumentError(name, f"must be {what}, got {value!r}"))
+    interval = (trainer or {}).get("val_check_interval")
+    if isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval <= 0:
+        raise ConfigError(
+            "trainer",
+            ArgumentError("val_check_interval", f"must be {_TRAINER_DIVISORS['val_check_interval']}, got {interval!r}"),
+        )
+    reload = (trainer or {}).get("reload_dataloaders_every_n_epochs")
+    if isinstance(reload, int) and not isinstance(reload, bool) and reload < 0:
+        raise ConfigError(
+            "trainer",
+            ArgumentError(
+                "reload_dataloaders_every_n_epochs",
+                f"must be {_TRAINER_DIVISORS['reload_dataloaders_every_n_epochs']}, got {reload!r}",
+            ),
+        )
+
+
+def check_paths(config: Any) -> None:
+    """No path option is an empty string (``--ckpt_path=``, ``--data.path=``, ...): an empty path
+    would silently mean "none" to some of them and the working directory to others.
+
+    Example:
+        >>> check_paths({"ckpt_path": ""})
+        Traceback (most recent call last):
+        ...
+        lit_basics.errors.ConfigError: ckpt_path: is empty: give a file, or leave the option out
+    """
+
+    def section(value: Any) -> Mapping[str, Any]:
+        return value if hasattr(value, "get") else {}
+
+    trainer = section(config.get("trainer"))
+    data_args = section(section(config.get("data")).get("init_args"))
+    logger_args = section(section(trainer.get("logger")).get("init_args"))
+    keys: list[tuple[str, Any]] = [
+        ("ckpt_path", config.get("ckpt_path")),
+        ("data.init_args.path", data_args.get("path")),
+        ("data.init_args.predict_path", data_args.get("predict_path")),
+        ("trainer.default_root_dir", trainer.get("default_root_dir")),
+        ("trainer.logger.init_args.save_dir", logger_args.get("save_dir")),
+        ("checkpoint.dirpath", section(config.get("checkpoint")).get("dirpath")),
+        ("predictions.dirpath", section(config.get("predictions")).get("dirpath")),
+    ]
+    for callback in trainer.get("callbacks") or []:
+        name = str(section(callback).get("class_path", "")).rsplit(".", 1)[-1]
+        keys.append(
+            (f"trainer.callbacks.{name}.init_args.dirpath", section(section(callback).get("init_args")).get("dirpath"))
+        )
+    for key, value in keys:
+        if isinstance(value, str) and not value.strip():
+            what = "a file" if key.endswith("path") and not key.endswith("dirpath") else "a directory"
+            raise ConfigError(key, f"is empty: give {what}, or leave the option out")
+
+
+def check_always_on(config: Any) -> None:
+    """``trainer.callbacks`` does not list a callback every run has already (it would run twice).
+
+    Raises:
+        ConfigError: naming the callback's own config key.
+    """
+    trainer: Any = config.get("trainer")
+    callbacks = (trainer.get("callbacks") if hasattr(trainer, "get") else None) or []
+    names = {cls.__name__: key for key, cls in ALWAYS_ON.items()}
+    for callback in callbacks:
+        class_path = str(callback.get("class_path", "")) if hasattr(callback, "get") else ""
+        name = class_path.rsplit(".", 1)[-1]
+        if name in names and name != "ModelCheckpoint":
+            raise ConfigError(
+                "trainer.callbacks",
+                f"{name} is attached to every run: configure it under `{names[name]}:` "
+                f"(e.g. --{names[name]}.<argument>=...) instead of listing it",
+            )
 
 
 def check_seed(seed: Any) -> None:
@@ -155,16 +237,15 @@ def check_checkpoint_cadence(model: GradientDescentModule, datamodule: InMemoryD
     """A manual-twin step of ``updates_per_step`` updates never stops for a checkpoint inside it."""
     if model.automatic_optimization or model.updates_per_step == 1 or not datamodule.full_batch:
         return
+    sections = [("checkpoint", config.get("checkpoint") or {})]
     for callback in config["trainer"].get("callbacks") or []:
-        init_args = callback.get("init_args") or {}
-        every = (
-            init_args.get("every_n_train_steps")
-            if str(callback.get("class_path")).endswith("ModelCheckpoint")
-            else None
-        )
+        if str(callback.get("class_path")).endswith("ModelCheckpoint"):
+            sections.append(("trainer.callbacks.ModelCheckpoint.init_args", callback.get("init_args") or {}))
+    for key, init_args in sections:
+        every = init_args.get("every_n_train_steps")
         if every and every % model.updates_per_step:
             raise ConfigError(
-                "trainer.callbacks.ModelCheckpoint.init_args",
+                key,
                 ArgumentError(
                     "every_n_train_steps",
                     f"must be a multiple of model.init_args.updates_per_step={model.updates_per_step} (the manual twin "

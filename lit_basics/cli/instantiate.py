@@ -6,15 +6,31 @@ from typing import Any
 
 import lightning.pytorch as pl
 from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import Logger
 
+from lit_basics.callbacks import DivergenceStop, NotesInspector, PredictionsCSV, UpdateLog
 from lit_basics.errors import ConfigError, UserError
 
-__all__ = ["SectionInstantiator", "config_section"]
+__all__ = ["ALWAYS_ON", "SectionInstantiator", "config_section"]
+
+#: The callbacks every run has (``parser.add_lightning_class_args``), by their config key: a
+#: command with no config file watches its run as the shipped configs do.
+ALWAYS_ON: dict[str, type[pl.Callback]] = {
+    "update_log": UpdateLog,
+    "divergence_stop": DivergenceStop,
+    "inspector": NotesInspector,
+    "predictions": PredictionsCSV,
+    "checkpoint": ModelCheckpoint,
+    "progress_bar": TQDMProgressBar,
+}
 
 
 def config_section(class_type: type) -> str:
     """The config key under which the CLI builds ``class_type``."""
+    for key, always_on in ALWAYS_ON.items():
+        if class_type is always_on:
+            return key
     if issubclass(class_type, pl.LightningModule):
         return "model.init_args"
     if issubclass(class_type, pl.LightningDataModule):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
@@ -41,6 +42,11 @@ KNOWN_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
         "PredictionsCSV takes the rows in order from the resident loader; it needs no batch indices",
     ),
     (
+        r"train/loss_gap not logged: ",
+        UserWarning,
+        "the fit-start line already says why there is no optimum (Gradient descent: no diagnosis ...)",
+    ),
+    (
         r"The dirpath has changed from",
         UserWarning,
         "evaluating a checkpoint (test/predict --ckpt_path) writes to a new run directory on purpose",
@@ -48,7 +54,36 @@ KNOWN_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
 )
 
 
+#: Lightning's information lines a run replaces with its own, by the start of their message:
+#: (logger, prefix, why).
+KNOWN_NOTICES: tuple[tuple[str, str, str], ...] = (
+    ("lightning.pytorch.utilities.rank_zero", "💡 Tip:", "advertisements for other products"),
+    ("lightning.pytorch.utilities.rank_zero", "GPU available:", "the run prints the device it trains on"),
+    ("lightning.pytorch.utilities.rank_zero", "TPU available:", "the run prints the device it trains on"),
+    ("lightning.pytorch.utilities.rank_zero", "HPU available:", "the run prints the device it trains on"),
+    ("lightning.pytorch.utilities.rank_zero", "`Trainer.fit` stopped:", "the run prints the updates it trained"),
+    ("lightning.fabric.utilities.seed", "Seed set to", "the run prints its seed and where it came from"),
+)
+
+
+class _DropNotices(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith(self.prefixes)
+
+
 def filter_known_warnings() -> None:
-    """Silence exactly :data:`KNOWN_WARNINGS`, notices a user cannot act on."""
+    """Silence exactly :data:`KNOWN_WARNINGS` and :data:`KNOWN_NOTICES`, notices a user cannot act
+    on or that the run says in its own words."""
     for message, category, _ in KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+    by_logger: dict[str, tuple[str, ...]] = {}
+    for name, prefix, _ in KNOWN_NOTICES:
+        by_logger[name] = (*by_logger.get(name, ()), prefix)
+    for name, prefixes in by_logger.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropNotices) for f in logger.filters):
+            logger.addFilter(_DropNotices(prefixes))

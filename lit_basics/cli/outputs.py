@@ -15,6 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from lit_basics.callbacks import PredictionsCSV
+from lit_basics.cli.instantiate import config_section
 from lit_basics.errors import ConfigError
 
 __all__ = ["RUNS", "check_outputs", "family_name", "next_version", "place_outputs", "run_root"]
@@ -46,22 +47,33 @@ def run_root(config: Any) -> Path | None:
     init_args = logger.get("init_args") if logger is not None and hasattr(logger, "get") else None
     if init_args is None:
         return Path(trainer.get("default_root_dir") or RUNS) / "lightning_logs" if logger in (None, True) else None
-    return Path(str(init_args.get("save_dir") or RUNS)) / str(init_args.get("name") or "lightning_logs")
+    return Path(str(init_args.get("save_dir") or RUNS)) / str(init_args.get("name") or _family(config))
+
+
+def _family(config: Any) -> str:
+    model = config.get("model") or {}
+    return family_name(model.get("class_path", "model") if hasattr(model, "get") else "model")
 
 
 def place_outputs(config: Any) -> None:
     """Point every default output location of a parsed configuration under :data:`RUNS`.
 
-    With a logger, Lightning writes into the logger's ``save_dir/name/version_N`` (the configs:
-    ``runs/<model>/version_N``), and the default logger into ``default_root_dir`` (here ``runs``).
+    With a logger, Lightning writes into the logger's ``save_dir/name/version_N``: by default
+    ``runs/<model>/version_N`` (a logger ``name`` of null is the model's family: ``logistic``).
     Without a logger (``--trainer.logger=false``) config, checkpoints and predictions would land in
     the working directory; they go to a new ``runs/<model>/version_N`` instead. A
     ``default_root_dir`` the user sets is used as given.
     """
     trainer = config.get("trainer")
-    if trainer is None or trainer.get("default_root_dir") is not None:
+    if trainer is None:
         return
-    if trainer.get("logger") is False:
+    logger = trainer.get("logger")
+    init_args = logger.get("init_args") if logger is not None and hasattr(logger, "get") else None
+    if init_args is not None and "name" in init_args and init_args.get("name") is None:
+        init_args["name"] = _family(config)  # the default logger: runs/<model family>/version_N
+    if trainer.get("default_root_dir") is not None:
+        return
+    if logger is False:
         root = run_root(config)
         assert root is not None
         trainer["default_root_dir"] = str(next_version(root))
@@ -79,10 +91,8 @@ def _output_directories(trainer: pl.Trainer) -> Iterator[tuple[str, str]]:
     if not trainer.loggers:
         yield "trainer.default_root_dir", str(trainer.default_root_dir)
     for callback in trainer.callbacks:  # type: ignore[attr-defined]
-        if isinstance(callback, ModelCheckpoint) and callback.dirpath is not None:
-            yield "trainer.callbacks.ModelCheckpoint.init_args.dirpath", str(callback.dirpath)
-        if isinstance(callback, PredictionsCSV) and callback.dirpath is not None:
-            yield "trainer.callbacks.PredictionsCSV.init_args.dirpath", callback.dirpath
+        if isinstance(callback, (ModelCheckpoint, PredictionsCSV)) and callback.dirpath is not None:
+            yield f"{config_section(type(callback))}.dirpath", str(callback.dirpath)
 
 
 def check_outputs(trainer: pl.Trainer) -> None:

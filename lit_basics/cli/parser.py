@@ -12,7 +12,7 @@ from typing_extensions import override
 from lit_basics.cli.boundary import fail
 from lit_basics.errors import ArgumentError, ConfigError
 
-__all__ = ["LINKED_KEYS", "OneLineErrorParser", "check_command_line", "condense"]
+__all__ = ["LINKED_KEYS", "OneLineErrorParser", "check_command_line", "condense", "given_keys"]
 
 #: Model arguments the CLI sets from the data (``data.num_features`` -> ``in_features``, ...).
 LINKED_KEYS = {"in_features": "data.num_features", "num_classes": "data.num_classes"}
@@ -171,3 +171,45 @@ def _check_config_shape(path: str, config: Any) -> None:
             raise ConfigError(
                 path, f"{name}.init_args must be a mapping of argument: value, got {_kind(section['init_args'])}"
             )
+
+
+def given_keys(argv: list[str]) -> set[str]:
+    """The config keys a command sets itself, on the command line or in its config files, dotted
+    and without ``init_args`` (``data.passes_per_epoch``, ``seed_everything``): where the CLI's
+    own default differs from a class's, it applies only to the keys not given.
+
+    Example:
+        >>> sorted(given_keys(["fit", "--data.init_args.passes_per_epoch=3", "--seed_everything", "7"]))
+        ['data.passes_per_epoch', 'seed_everything']
+    """
+    keys: set[str] = set()
+    for index, arg in enumerate(argv):
+        path = None
+        if arg in ("-c", "--config") and index + 1 < len(argv):
+            path = argv[index + 1]
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+        elif arg.startswith("--"):
+            keys.add(arg[2:].split("=", 1)[0].replace(".init_args.", ".").removesuffix("+"))
+        if path is not None:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    config = yaml.safe_load(f)
+            except (OSError, yaml.YAMLError):
+                continue  # reported by the parser
+            keys |= _flattened(config)
+    return keys
+
+
+def _flattened(config: Any, prefix: str = "") -> set[str]:
+    if not isinstance(config, dict):
+        return set()
+    keys: set[str] = set()
+    for key, value in config.items():
+        if key == "init_args":
+            keys |= _flattened(value, prefix)
+            continue
+        name = f"{prefix}{key}"
+        keys.add(name)
+        keys |= _flattened(value, f"{name}.")
+    return keys

@@ -13,11 +13,13 @@ from lit_basics.data.notes_data import (
     load_iris,
     load_logistic,
 )
-from lit_basics.data.parse import DataFileError, parse_csv
+from lit_basics.data.parse import DataFileError, Table, parse_csv, read_table
+from lit_basics.data.scaling import FeatureScaling
 
 __all__ = [
     "ArrayDataModule",
     "DataFileError",
+    "FeatureScaling",
     "FullBatch",
     "InMemoryDataModule",
     "IrisDataModule",
@@ -25,9 +27,11 @@ __all__ = [
     "LogisticDataModule",
     "PolynomialDataModule",
     "ResidentBatches",
+    "Table",
     "default_iris_path",
     "default_logistic_path",
     "load_iris",
     "load_logistic",
     "parse_csv",
+    "read_table",
 ]

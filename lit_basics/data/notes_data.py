@@ -8,7 +8,9 @@ import numpy as np
 import torch
 
 from lit_basics.data.base import InMemoryDataModule
-from lit_basics.data.parse import DataFileError, class_labels, line_of_row, parse_csv
+from lit_basics.data.parse import DataFileError, Table, class_labels, read_table
+from lit_basics.data.scaling import FeatureScaling, Scale
+from lit_basics.errors import ArgumentError
 from lit_basics.validation import check_nonnegative_float
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "load_iris",
     "load_logistic",
     "polynomial_samples",
+    "read_iris",
+    "read_logistic",
 ]
 
 # The notes' 15 points (线性模型和梯度下降), float32 as the notes declare them.
@@ -53,6 +57,8 @@ class LinearDataModule(InMemoryDataModule):
         val_fraction: float = 0.0,
         seed: int = 2017,
         passes_per_epoch: int = 1,
+        scale: Scale = "none",
+        predict_path: str | None = None,
     ) -> None:
         super().__init__(
             batch_size=batch_size,
@@ -60,6 +66,8 @@ class LinearDataModule(InMemoryDataModule):
             val_fraction=val_fraction,
             seed=seed,
             passes_per_epoch=passes_per_epoch,
+            scale=scale,
+            predict_path=predict_path,
         )
         x = torch.from_numpy(np.array(LINEAR_X, dtype=np.float32).reshape(-1, 1))
         y = torch.from_numpy(np.array(LINEAR_Y, dtype=np.float32).reshape(-1, 1))
@@ -87,7 +95,8 @@ class PolynomialDataModule(InMemoryDataModule):
 
     Args:
         noise_std: standard deviation of Gaussian noise added to ``y`` (0: the notes' exact curve).
-        seed: seed of the noise, the split and the shuffle.
+        seed: seed of the noise, the split and the shuffle. Other arguments (``scale`` of ``x``
+            before the powers are taken, default ``"none"``): see :class:`~lit_basics.data.InMemoryDataModule`.
 
     Example:
         >>> dm = PolynomialDataModule()
@@ -104,6 +113,8 @@ class PolynomialDataModule(InMemoryDataModule):
         val_fraction: float = 0.0,
         seed: int = 2017,
         passes_per_epoch: int = 1,
+        scale: Scale = "none",
+        predict_path: str | None = None,
     ) -> None:
         super().__init__(
             batch_size=batch_size,
@@ -111,12 +122,14 @@ class PolynomialDataModule(InMemoryDataModule):
             val_fraction=val_fraction,
             seed=seed,
             passes_per_epoch=passes_per_epoch,
+            scale=scale,
+            predict_path=predict_path,
         )
         self.noise_std = check_nonnegative_float("noise_std", noise_std)
         x, y = polynomial_samples(self.noise_std, seed)
         # x stays float64: PolynomialRegression raises it to powers in float64 and rounds once, as
         # the notes do. y is float32, as the notes' y_train.
-        self._set_data(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1))
+        self._set_data(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1), dtype=torch.float64)
 
 
 def _shipped(name: str) -> Path:
@@ -131,6 +144,29 @@ def default_logistic_path() -> Path:
     return _shipped("data.txt")
 
 
+def read_logistic(path: str | Path | None = None) -> tuple[Table, np.ndarray, np.ndarray]:
+    """Read ``score1,score2,label`` rows (any number of feature columns, the 0/1 label last).
+
+    Returns:
+        ``(table, x, y)``: the table read, float64 features ``(N, F)`` as written, labels ``(N, 1)``.
+
+    Raises:
+        DataFileError: any malformed line (see :func:`~lit_basics.data.parse.read_table`), fewer
+            than 2 columns, or a label other than 0 or 1.
+    """
+    path = Path(path) if path is not None else default_logistic_path()
+    table = read_table(path)
+    if table.num_columns < 2:
+        raise DataFileError(
+            f"{path}:{table.lines[0]}: expected at least one feature and a label per line, found 1 field"
+        )
+    labels = table.values[:, -1]
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if bad.size:
+        raise DataFileError(f"{path}:{table.lines[bad[0]]}: label must be 0 or 1, got {labels[bad[0]]:g}")
+    return table, table.values[:, :-1], labels.reshape(-1, 1)
+
+
 def load_logistic(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read ``score1,score2,label`` rows; divide each feature by its column maximum, as the notes do.
 
@@ -138,32 +174,25 @@ def load_logistic(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarra
         ``(x, y)``: float64 arrays of shapes ``(N, F)`` and ``(N, 1)``; features scaled, labels 0/1.
 
     Raises:
-        DataFileError: any malformed line (see :func:`parse_csv`), fewer than 2 columns, a label
-            other than 0 or 1, or a feature column whose maximum is not positive (cannot scale).
+        DataFileError: as :func:`read_logistic`, or a feature column whose maximum is not positive.
     """
-    path = Path(path) if path is not None else default_logistic_path()
-    table = parse_csv(path)
-    if table.shape[1] < 2:
-        raise DataFileError(f"{path}:1: expected at least one feature and a label per line, found 1 field")
-    labels = table[:, -1]
-    bad = np.flatnonzero((labels != 0) & (labels != 1))
-    if bad.size:
-        line = line_of_row(path, int(bad[0]))
-        raise DataFileError(f"{path}:{line}: label must be 0 or 1, got {labels[bad[0]]:g}")
-    features = table[:, :-1]
-    maxima = features.max(axis=0)
-    for column, maximum in enumerate(maxima, start=1):
-        if maximum <= 0:
-            raise DataFileError(f"{path}: column {column} has maximum {maximum:g}; cannot divide by it")
-    return features / maxima, labels.reshape(-1, 1)
+    table, x, y = read_logistic(path)
+    try:
+        scaling = FeatureScaling.fit("max", torch.from_numpy(x), list(table.names[:-1]) if table.names else None)
+    except ArgumentError as exc:
+        raise DataFileError(f"{table.path}: {exc.problem}") from None
+    return (torch.from_numpy(x) / scaling.divisor).numpy(), y
 
 
 class LogisticDataModule(InMemoryDataModule):
     """The notes' exam-score data (``data.txt``: 100 rows ``score1,score2,label``), scaled per column.
 
     Args:
-        path: a file of the same format (any number of feature columns, label last); ``None`` is
-            the shipped ``data.txt``.
+        path: a file of the same format (any number of feature columns, label last; a header
+            line is allowed); ``None`` is the shipped ``data.txt``.
+        scale: ``"max"`` (default): each score divided by its maximum over the training rows, as
+            the notes do; or ``"standardize"``, ``"none"``. Other arguments: see
+            :class:`~lit_basics.data.InMemoryDataModule`.
 
     Example:
         >>> dm = LogisticDataModule()
@@ -180,6 +209,8 @@ class LogisticDataModule(InMemoryDataModule):
         val_fraction: float = 0.0,
         seed: int = 2017,
         passes_per_epoch: int = 1,
+        scale: Scale = "max",
+        predict_path: str | None = None,
     ) -> None:
         super().__init__(
             batch_size=batch_size,
@@ -187,11 +218,15 @@ class LogisticDataModule(InMemoryDataModule):
             val_fraction=val_fraction,
             seed=seed,
             passes_per_epoch=passes_per_epoch,
+            scale=scale,
+            predict_path=predict_path,
         )
         self.path = str(path if path is not None else default_logistic_path())
-        x, y = load_logistic(self.path)
-        # float64 arithmetic, then float32: the notes' np.array(data, dtype='float32').
-        self._set_data(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+        table, x, y = read_logistic(self.path)
+        # Divided by the maxima in float64, then float32 (scale="max", the default): the notes'
+        # np.array(data, dtype='float32') of the scores divided by their maxima.
+        names = list(table.names[:-1]) if table.names else None
+        self._set_data(torch.from_numpy(x), torch.from_numpy(y), table=table, feature_names=names)
 
 
 def default_iris_path() -> Path:
@@ -208,9 +243,13 @@ def load_iris(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         DataFileError: a malformed line, or a label other than 0, 1, 2 (naming the line).
     """
-    path = Path(path) if path is not None else default_iris_path()
-    table = parse_csv(path, expected_fields=5)
-    return table[:, :4], class_labels(path, table[:, 4], 3).reshape(-1, 1)
+    table = read_iris(path)
+    return table.values[:, :4], class_labels(table, table.values[:, 4], 3).reshape(-1, 1)
+
+
+def read_iris(path: str | Path | None = None) -> Table:
+    """The iris table as read (see :func:`load_iris`)."""
+    return read_table(Path(path) if path is not None else default_iris_path(), expected_fields=5)
 
 
 class IrisDataModule(InMemoryDataModule):
@@ -239,6 +278,8 @@ class IrisDataModule(InMemoryDataModule):
         val_fraction: float = 0.0,
         seed: int = 2017,
         passes_per_epoch: int = 1,
+        scale: Scale = "none",
+        predict_path: str | None = None,
     ) -> None:
         super().__init__(
             batch_size=batch_size,
@@ -246,10 +287,14 @@ class IrisDataModule(InMemoryDataModule):
             val_fraction=val_fraction,
             seed=seed,
             passes_per_epoch=passes_per_epoch,
+            scale=scale,
+            predict_path=predict_path,
         )
         self.path = str(path if path is not None else default_iris_path())
-        x, y = load_iris(self.path)
-        self._set_data(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y))
+        table = read_iris(self.path)
+        x, y = table.values[:, :4], class_labels(table, table.values[:, 4], 3).reshape(-1, 1)
+        names = list(table.names[:4]) if table.names else None
+        self._set_data(torch.from_numpy(x), torch.from_numpy(y), table=table, feature_names=names)
 
     @property
     def num_classes(self) -> int:

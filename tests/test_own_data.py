@@ -1,0 +1,321 @@
+"""A user's own table end to end: header CSVs, column choice, scaling learned from the training
+rows, predictions on new rows; against scikit-learn on real tables that ship with it."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.linear_model import Ridge
+from sklearn.preprocessing import StandardScaler
+
+from lit_basics.data import ArrayDataModule, DataFileError, IrisDataModule, LogisticDataModule, read_table
+from lit_basics.errors import ArgumentError
+from lit_basics.models import LinearRegression, LogisticRegression, SoftmaxRegression
+from tests.helpers import tiny_trainer
+
+
+def write_csv(path, names, rows, *, bom=False, crlf=False):
+    end = "\r\n" if crlf else "\n"
+    text = ""
+    if names is not None:
+        text += ",".join(names) + end
+    text += "".join(",".join(repr(float(v)) for v in row) + end for row in rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    return path
+
+
+def sklearn_table(loader):
+    data = loader()
+    names = [re.sub(r"\W+", "_", str(n)).strip("_") for n in data.feature_names]
+    return names, np.asarray(data.data, dtype=np.float64), np.asarray(data.target, dtype=np.float64)
+
+
+# --- reading tables ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("bom", "crlf"), [(False, False), (True, False), (False, True), (True, True)])
+def test_header_bom_and_crlf_are_read(tmp_path, bom, crlf):
+    path = write_csv(
+        tmp_path / "t.csv", ["age", "income", "bought"], [[31, 5.2e4, 1], [45, 3.1e4, 0]], bom=bom, crlf=crlf
+    )
+    dm = ArrayDataModule(path=str(path))
+    assert dm.feature_names == ["age", "income"]
+    assert dm.x.tolist() == [[31.0, 52000.0], [45.0, 31000.0]]
+    assert dm.y.squeeze(1).tolist() == [1.0, 0.0]
+
+
+def test_quoted_header_names(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('"mean radius","mean, texture",label\n1,2,0\n3,4,1\n')
+    table = read_table(path)
+    assert table.names == ("mean radius", "mean, texture", "label")
+    assert table.lines.tolist() == [2, 3]
+    assert table.header_line == 1
+
+
+def test_target_and_features_by_name_and_index(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["a", "y", "b", "c"], [[1, 10, 2, 3], [4, 20, 5, 6]])
+    dm = ArrayDataModule(path=str(path), target="y")
+    assert dm.feature_names == ["a", "b", "c"]
+    assert dm.y.squeeze(1).tolist() == [10.0, 20.0]
+    dm = ArrayDataModule(path=str(path), target=1, features=["c", 0])
+    assert dm.feature_names == ["c", "a"]
+    assert dm.x.tolist() == [[3.0, 1.0], [6.0, 4.0]]
+    assert ArrayDataModule(path=str(path), target=-3).target_name == "y"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument", "message"),
+    [
+        ({"target": "nope"}, "target", "'nope' is not a column of"),
+        ({"target": 4}, "target", "index 4 is out of range"),
+        ({"features": ["a", "a"]}, "features", "is listed twice"),
+        ({"features": ["a", "y"], "target": "y"}, "features", "'y' is the target column"),
+        ({"features": []}, "features", "must be a non-empty list"),
+    ],
+)
+def test_bad_column_choices_name_the_argument(tmp_path, kwargs, argument, message):
+    path = write_csv(tmp_path / "t.csv", ["a", "y", "b"], [[1, 10, 2], [4, 20, 5]])
+    with pytest.raises(ArgumentError, match=re.escape(message)) as info:
+        ArrayDataModule(path=str(path), **kwargs)
+    assert info.value.argument == argument
+
+
+def test_a_name_without_a_header_and_columns_for_arrays(tmp_path):
+    path = write_csv(tmp_path / "t.csv", None, [[1, 10, 2], [4, 20, 5]])
+    with pytest.raises(ArgumentError, match=r"has no header line: use a 0-based index"):
+        ArrayDataModule(path=str(path), target="y")
+    with pytest.raises(ArgumentError, match=r"^target selects columns of path"):
+        ArrayDataModule(x=[[1.0]], y=[1.0], target=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b\n", ":? a header line and no data rows$"),
+        ("a,,c\n1,2,3\n", ":1: the header line gives column 2 no name$"),
+        ("a,b,a\n1,2,3\n", ":1: the header line names columns 1 and 3 both 'a'$"),
+        ("1,four,0\n1,2,3\n", ":1: field 2 is not a number: 'four' \\(a header line names every column"),
+        ('1,2\n3,"4\n', ":2: not a CSV line"),
+        ("a,b\n1,2\n3,x\n", ":3: field 2 is not a number: 'x'$"),
+    ],
+)
+def test_malformed_tables_name_file_and_line(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}{message}"):
+        ArrayDataModule(path=str(path))
+
+
+def test_a_value_float32_cannot_hold_names_file_line_and_column(tmp_path):
+    path = write_csv(tmp_path / "big.csv", ["a", "b", "y"], [[1, 2, 0], [3, 1e39, 1]])
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: feature 2 \('b'\): 1e\+39 cannot be held"):
+        ArrayDataModule(path=str(path))
+    target = write_csv(tmp_path / "big_y.csv", ["a", "y"], [[1, 0], [3, -1e39]])
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(target))}:3: the target column: -1e\+39 cannot be held"):
+        ArrayDataModule(path=str(target))
+    with pytest.raises(ArgumentError, match=r"^x row 1, column 0: 1e\+39 cannot be held in float32"):
+        ArrayDataModule(x=np.array([[1.0], [1e39]]), y=[0.0, 1.0])
+    # Standardised, the same value is held: the tensors hold the scaled features.
+    assert torch.isfinite(ArrayDataModule(path=str(path), scale="standardize").x).all()
+
+
+# --- scaling -----------------------------------------------------------------------------------
+
+
+def test_standardize_is_standard_scaler_on_the_training_rows_only(tmp_path):
+    names, x, y = sklearn_table(load_breast_cancer)
+    path = write_csv(tmp_path / "cancer.csv", [*names, "diagnosis"], np.column_stack([x, y]))
+    dm = ArrayDataModule(path=str(path), scale="standardize", val_fraction=0.25)
+    train = dm._train_index.numpy()
+    scaler = StandardScaler().fit(x[train])
+    np.testing.assert_allclose(dm.scaling.offset.numpy(), scaler.mean_, rtol=1e-12)
+    np.testing.assert_allclose(dm.scaling.divisor.numpy(), scaler.scale_, rtol=1e-12)
+    # Every row (held-out ones too) is scaled with the training statistics, rounded once.
+    expected = torch.from_numpy(scaler.transform(x)).float()
+    assert torch.equal(dm.x, expected)
+    assert torch.equal(dm.transform(x[:5]), expected[:5])
+
+
+def test_max_is_the_notes_division_by_the_training_maxima():
+    table = LogisticDataModule()
+    raw = np.loadtxt(table.path, delimiter=",")[:, :2]
+    assert torch.equal(table.x, torch.from_numpy((raw / raw.max(axis=0)).astype(np.float32)))
+    held_out = LogisticDataModule(val_fraction=0.3)
+    train = held_out._train_index.numpy()
+    assert held_out.scaling.divisor.tolist() == raw[train].max(axis=0).tolist()
+    with pytest.raises(ArgumentError, match=r"^scale 'max' divides each feature by its maximum"):
+        ArrayDataModule(x=[[-1.0], [-2.0]], y=[0.0, 1.0], scale="max")
+
+
+def test_a_constant_column_is_only_centred_as_standard_scaler():
+    x = np.array([[1.0, 5.0], [2.0, 5.0], [4.0, 5.0]])
+    dm = ArrayDataModule(x=x, y=[0.0, 1.0, 0.0], scale="standardize")
+    np.testing.assert_allclose(dm.x.numpy(), StandardScaler().fit_transform(x), rtol=1e-6, atol=1e-7)
+
+
+def test_scaling_is_saved_and_restored_from_a_checkpoint_state(tmp_path):
+    dm = ArrayDataModule(x=[[1.0, 10.0], [3.0, 30.0], [5.0, 20.0]], y=[0.0, 1.0, 1.0], scale="standardize")
+    state = dm.state_dict()
+    other = ArrayDataModule(x=[[100.0, 1.0], [300.0, 2.0], [0.0, 9.0]], y=[0.0, 1.0, 1.0], scale="standardize")
+    other.load_state_dict(state)
+    assert torch.equal(other.transform([[3.0, 30.0]]), dm.transform([[3.0, 30.0]]))
+    np.testing.assert_allclose(
+        other.x[0].numpy(), ((np.array([100.0, 1.0]) - [3.0, 20.0]) / dm.scaling.divisor.numpy())
+    )
+
+
+# --- predict on new rows -----------------------------------------------------------------------
+
+
+def test_predict_rows_must_be_the_feature_columns(tmp_path):
+    train = write_csv(tmp_path / "train.csv", ["a", "b", "y"], [[1, 2, 0], [3, 4, 1], [5, 0, 1]])
+    cases = {
+        "missing 'b'": (["a"], [[1]]),
+        "not features of the training data: 'y'": (["a", "b", "y"], [[1, 2, 0]]),
+        "the columns are in another order; expected 'a', 'b'": (["b", "a"], [[1, 2]]),
+    }
+    for message, (names, rows) in cases.items():
+        new = write_csv(tmp_path / "new.csv", names, rows)
+        with pytest.raises(
+            DataFileError, match=rf"^{re.escape(str(new))}:1: the header's columns: .*{re.escape(message)}"
+        ):
+            ArrayDataModule(path=str(train), predict_path=str(new))
+    headless = write_csv(tmp_path / "headless.csv", None, [[1, 2, 0]])
+    with pytest.raises(DataFileError, match="3 column\\(s\\), the model has 2 feature\\(s\\) \\(the target too\\?\\)"):
+        ArrayDataModule(path=str(train), predict_path=str(headless))
+    with pytest.raises(ArgumentError, match=r"^predict_path is empty"):
+        ArrayDataModule(path=str(train), predict_path="")
+
+
+def test_predict_rows_are_scaled_with_the_training_statistics(tmp_path):
+    train = write_csv(tmp_path / "train.csv", ["a", "b", "y"], [[1, 20, 0], [3, 40, 1], [5, 30, 1]])
+    new = write_csv(tmp_path / "new.csv", None, [[2, 25], [4, 35]])
+    dm = ArrayDataModule(path=str(train), predict_path=str(new), scale="standardize")
+    batches = list(dm.predict_dataloader())
+    assert len(batches) == 1
+    assert torch.equal(batches[0][0], dm.transform([[2.0, 25.0], [4.0, 35.0]]))
+    assert dm.predict_rows.values.tolist() == [[2.0, 25.0], [4.0, 35.0]]
+
+
+# --- against scikit-learn ----------------------------------------------------------------------
+
+
+def split(x, y, held_out=40, seed=0):
+    order = np.random.default_rng(seed).permutation(len(x))
+    return x[order[held_out:]], y[order[held_out:]], x[order[:held_out]], y[order[:held_out]]
+
+
+def fit_to_optimum(model, dm, updates):
+    """The manual twin's gradient descent (100 updates per Lightning step) for ``updates``."""
+    trainer = tiny_trainer(updates)
+    trainer.fit(model, dm)
+    return model
+
+
+@pytest.mark.parametrize("family", ["logistic", "softmax", "linear"])
+def test_standardized_fit_and_predictions_match_scikit_learn(tmp_path, family):
+    loader = {"logistic": load_breast_cancer, "softmax": load_wine, "linear": load_diabetes}[family]
+    names, x, y = sklearn_table(loader)
+    x_train, y_train, x_new, y_new = split(x, y)
+    train = write_csv(tmp_path / "train.csv", [*names, "target"], np.column_stack([x_train, y_train]))
+    new = write_csv(tmp_path / "new.csv", names, x_new)
+    l2, n = 0.01, len(x_train)
+    classes = 3 if family == "softmax" else None
+    dm = ArrayDataModule(
+        path=str(train), predict_path=str(new), scale="standardize", num_classes=classes, passes_per_epoch=100
+    )
+    torch.manual_seed(2017)
+    common = {"in_features": len(names), "l2": l2, "optimization": "manual"}
+    model = {
+        "logistic": lambda: LogisticRegression(**common),
+        "softmax": lambda: SoftmaxRegression(num_classes=3, **common),
+        "linear": lambda: LinearRegression(**common),
+    }[family]()
+    scaled = StandardScaler().fit(x_train)
+    z, z_new = scaled.transform(x_train), scaled.transform(x_new)
+    if family == "linear":
+        reference = Ridge(alpha=l2 * n / 2, tol=1e-12, solver="cholesky").fit(z, y_train)
+        w_ref, b_ref = reference.coef_.reshape(-1, 1), np.atleast_1d(reference.intercept_)
+    else:
+        reference = SkLogisticRegression(C=1 / (l2 * n), tol=1e-12, max_iter=100_000).fit(z, y_train)
+        w_ref, b_ref = reference.coef_.T, reference.intercept_
+        if family == "softmax":  # scikit-learn centres the intercepts; the objective does not see a shift
+            b_ref = b_ref - b_ref.mean()
+    x_dm, y_dm = dm.training_rows()
+    objective = model.reference_objective(x_dm, y_dm)
+    best = model.optimum(x_dm, y_dm)
+    theta_ref = objective.join(torch.from_numpy(w_ref), torch.from_numpy(b_ref))
+    f_ref, f_best = objective.value(theta_ref), best.loss
+    assert abs(f_best - f_ref) <= 1e-6 * max(1.0, abs(f_ref))
+    # Gradient descent from the seed's start reaches the same parameters.
+    from lit_basics.diagnostics import diagnose
+
+    diagnosis = diagnose(model, x_dm, y_dm)
+    model.lr = 1.0 / float(diagnosis.eigenvalues[-1])  # standardised: κ is 23 to 300 here
+    updates = diagnosis_at(diagnosis, model.lr).updates_to_gap(1e-12 * max(1.0, abs(f_best)))
+    assert updates is not None
+    assert updates < 6000
+    fit_to_optimum(model, dm, updates + 100)
+    w, b = model.w.detach().double(), model.b.detach().double()
+    if family == "softmax":
+        b = b - b.mean()
+    scale = max(1.0, float(np.abs(w_ref).max()))
+    np.testing.assert_allclose(w.numpy(), w_ref, atol=1e-4 * scale)
+    np.testing.assert_allclose(b.numpy(), b_ref, atol=1e-4 * max(1.0, float(np.abs(b_ref).max())))
+    # Predictions on the held-back rows, read from a features-only file, as scikit-learn's.
+    predictions = torch.cat(
+        [model.predict(batch[0])["y_hat" if family == "linear" else "probability"] for batch in dm.predict_dataloader()]
+    )
+    if family == "linear":
+        expected = reference.predict(z_new).reshape(-1, 1)
+        np.testing.assert_allclose(predictions.numpy(), expected, rtol=1e-4, atol=1e-3)
+    else:
+        expected = reference.predict_proba(z_new)
+        expected = expected[:, 1:] if family == "logistic" else expected
+        np.testing.assert_allclose(predictions.numpy(), expected, atol=2e-4)
+        assert len(y_new) == len(predictions)
+
+
+def diagnosis_at(diagnosis, lr):
+    import dataclasses
+
+    return dataclasses.replace(diagnosis, lr=lr)
+
+
+def test_iris_and_logistic_take_a_header_too(tmp_path):
+    path = tmp_path / "iris.csv"
+    original = IrisDataModule()
+    rows = np.column_stack([original.x.double().numpy(), original.y.numpy()])
+    write_csv(path, ["sl", "sw", "pl", "pw", "species"], rows)
+    assert torch.equal(IrisDataModule(path=str(path)).x, original.x)
+    scores = tmp_path / "scores.csv"
+    scores.write_text("exam1,exam2,admitted\n" + Path(LogisticDataModule().path).read_text())
+    assert torch.equal(LogisticDataModule(path=str(scores)).x, LogisticDataModule().x)
+
+
+def test_predictions_csv_holds_the_input_then_the_predictions(tmp_path):
+    from lit_basics.callbacks import PredictionsCSV
+
+    train = write_csv(tmp_path / "train.csv", ["a", "b", "y"], [[1, 20, 0], [3, 40, 1], [5, 30, 1], [2, 10, 0]])
+    new = tmp_path / "new.csv"
+    new.write_text("a,b\n2,25\n4,35.5\n")
+    dm = ArrayDataModule(path=str(train), predict_path=str(new), scale="standardize")
+    torch.manual_seed(0)
+    model = LogisticRegression(in_features=2)
+    writer = PredictionsCSV(dirpath=str(tmp_path / "out"))
+    trainer = tiny_trainer(1, callbacks=[writer])
+    trainer.predict(model, dm, return_predictions=False)
+    with open(tmp_path / "out" / "predictions.csv") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["a", "b", "probability", "label"]
+    assert [r[:2] for r in rows[1:]] == [["2.0", "25.0"], ["4.0", "35.5"]]
+    expected = model.predict(dm.transform([[2.0, 25.0], [4.0, 35.5]]))["probability"].squeeze(1).tolist()
+    assert [float(r[2]) for r in rows[1:]] == expected
