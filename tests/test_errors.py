@@ -818,3 +818,158 @@ def test_a_callback_whose_package_is_missing(tmp_path, monkeypatch, capsys):
     assert err[-1].startswith("error: trainer.callbacks.RichProgressBar.init_args: `RichProgressBar` requires `rich`")
     assert "Traceback" not in "\n".join(err)
     assert files_under(tmp_path) == set()
+
+
+# --- this round: empty paths, more Trainer divisors, always-on callbacks, faults mid-run ---------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["fit", "-c", LOGISTIC, "--ckpt_path="], "error: ckpt_path: is empty: give a file, or leave the option out"),
+        (
+            ["predict", "-c", LOGISTIC, "--ckpt_path= "],
+            "error: ckpt_path: is empty: give a file, or leave the option out",
+        ),
+        (
+            ["fit", "-c", LOGISTIC, "--data.path="],
+            "error: data.init_args.path: is empty: give a file, or leave the option out",
+        ),
+        (
+            ["predict", "-c", LOGISTIC, "--data.predict_path="],
+            "error: data.init_args.predict_path: is empty: give a file, or leave the option out",
+        ),
+        (
+            ["fit", "--model=LinearRegression", "--data=ArrayDataModule", "--data.path="],
+            "error: data.init_args.path: is empty: give a file, or leave the option out",
+        ),
+        (
+            ["test", "-c", LOGISTIC, "--trainer.default_root_dir="],
+            "error: trainer.default_root_dir: is empty: give a directory, or leave the option out",
+        ),
+        (
+            ["fit", "-c", LOGISTIC, "--checkpoint.dirpath="],
+            "error: checkpoint.dirpath: is empty: give a directory, or leave the option out",
+        ),
+    ],
+)
+def test_an_empty_path_option_in_any_subcommand(tmp_path, monkeypatch, capsys, args, expected):
+    assert run_cli_expecting_error(tmp_path, monkeypatch, capsys, args) == expected
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (
+            "--trainer.val_check_interval=0",
+            "error: trainer.val_check_interval must be a share of the epoch in (0, 1] or a number of batches >= 1, "
+            "or null, got 0",
+        ),
+        (
+            "--trainer.val_check_interval=0.0",
+            "error: trainer.val_check_interval must be a share of the epoch in (0, 1] or a number of batches >= 1, "
+            "or null, got 0.0",
+        ),
+    ],
+)
+def test_trainer_values_lightning_divides_by(tmp_path, monkeypatch, capsys, option, expected):
+    args = ["fit", "-c", LOGISTIC, "--data.val_fraction=0.2", option]
+    assert run_cli_expecting_error(tmp_path, monkeypatch, capsys, args) == expected
+
+
+def test_an_always_on_callback_listed_again(tmp_path, monkeypatch, capsys):
+    line = run_cli_expecting_error(
+        tmp_path, monkeypatch, capsys, ["fit", "-c", LOGISTIC, "--trainer.callbacks+=lit_basics.callbacks.UpdateLog"]
+    )
+    assert line == (
+        "error: trainer.callbacks: UpdateLog is attached to every run: configure it under `update_log:` "
+        "(e.g. --update_log.<argument>=...) instead of listing it"
+    )
+
+
+def test_a_run_without_a_config_stops_on_divergence(tmp_path, monkeypatch, capsys):
+    """No config file: the divergence stop is on, the exit is 2, no checkpoint holds inf."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", "--model=LinearRegression", "--data=LinearDataModule", "--model.lr=1", QUIET_BAR])
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.rstrip().splitlines()[-1]
+    assert last.startswith(
+        "error: update 11: the loss is inf (not finite): training stopped, these weights were not saved"
+    )
+    assert last.endswith("the logs up to it are in runs/linear/version_0")
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+QUIET_BAR = "--trainer.enable_progress_bar=false"
+
+
+def test_a_disk_that_fills_up_mid_run(tmp_path, monkeypatch, capsys):
+    """A write that finds no room (ENOSPC at the third checkpoint) ends the run with one line naming
+    the path and what was kept; the checkpoints kept load, the logs read back."""
+    import errno
+
+    import lightning.fabric.utilities.cloud_io as cloud_io
+
+    monkeypatch.chdir(tmp_path)
+    real_save = cloud_io._atomic_save
+    saves = []
+
+    def save(checkpoint, filepath):
+        saves.append(str(filepath))
+        if len(saves) == 3:
+            with open(filepath, "wb") as f:  # half a checkpoint, as an interrupted copy leaves it
+                f.write(b"PK\x03\x04 truncated")
+            raise OSError(errno.ENOSPC, "No space left on device", str(filepath))
+        real_save(checkpoint, filepath)
+
+    monkeypatch.setattr("lightning.fabric.plugins.io.torch_io._atomic_save", save)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", "-c", LOGISTIC, "--trainer.max_steps=1000", QUIET_BAR])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.rstrip().splitlines()[-1]
+    failed = saves[2]
+    assert last.startswith(f"error: {failed}: No space left on device: the run stopped after 300 update(s); ")
+    assert "its logs up to then are in runs/logistic/version_0" in last
+    assert (
+        "the last complete checkpoint is runs/logistic/version_0/checkpoints/epoch=1-step=200.ckpt (update 200)" in last
+    )
+    assert f"removed the incomplete {failed}" in last
+    for path in (tmp_path / "runs").rglob("*.ckpt"):
+        assert torch.load(path, weights_only=True)["global_step"] == 200
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "runs" / "logistic" / "version_0"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")][:300] == list(range(300))
+
+
+@pytest.mark.slow
+def test_a_real_full_disk(tmp_path):
+    """The same on a real 1 MiB file system (tmpfs): where the write really fails is not chosen."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)")
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "lit_basics", "fit", "-c", LOGISTIC, "--trainer.max_steps=100000", QUIET_BAR],
+            cwd=disk,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert out.returncode == 2, out.stderr[-2000:]
+        assert "Traceback" not in out.stderr
+        last = out.stderr.rstrip().splitlines()[-1]
+        assert last.startswith("error: ")
+        assert "No space left on device: the run stopped after " in last
+        assert str(disk) not in last  # paths relative to the run's working directory
+        assert "/tmp" not in last.split(":")[1]  # names the run's file, not a temporary copy
+        for path in disk.rglob("*.ckpt"):
+            if not path.is_symlink():
+                torch.load(path, weights_only=True)  # every checkpoint left loads
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

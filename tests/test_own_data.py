@@ -20,6 +20,8 @@ from lit_basics.errors import ArgumentError
 from lit_basics.models import LinearRegression, LogisticRegression, SoftmaxRegression
 from tests.helpers import tiny_trainer
 
+pytestmark = pytest.mark.usefixtures("plain_argv")
+
 
 def write_csv(path, names, rows, *, bom=False, crlf=False):
     end = "\r\n" if crlf else "\n"
@@ -319,3 +321,135 @@ def test_predictions_csv_holds_the_input_then_the_predictions(tmp_path):
     assert [r[:2] for r in rows[1:]] == [["2.0", "25.0"], ["4.0", "35.5"]]
     expected = model.predict(dm.transform([[2.0, 25.0], [4.0, 35.5]]))["probability"].squeeze(1).tolist()
     assert [float(r[2]) for r in rows[1:]] == expected
+
+
+# --- through the CLI ---------------------------------------------------------------------------
+
+
+def cancer_files(tmp_path, held_out=30):
+    names, x, y = sklearn_table(load_breast_cancer)
+    x_train, y_train, x_new, _ = split(x, y, held_out=held_out)
+    train = write_csv(tmp_path / "train.csv", [*names, "benign"], np.column_stack([x_train, y_train]), crlf=True)
+    new = write_csv(tmp_path / "new.csv", names, x_new, bom=True)
+    return names, train, new, x_new
+
+
+def test_fit_then_predict_new_rows_through_the_cli(tmp_path, monkeypatch, capsys):
+    from lit_basics.cli import cli_main
+
+    monkeypatch.chdir(tmp_path)
+    names, train, new, x_new = cancer_files(tmp_path)
+    common = ["--model=LogisticRegression", "--model.l2=0.01", "--data=ArrayDataModule", f"--data.path={train}"]
+    common += ["--data.scale=standardize", "--trainer.enable_progress_bar=false"]
+    fit = cli_main(["fit", *common, "--trainer.max_steps=300"])
+    out = capsys.readouterr().out
+    assert "ArrayDataModule: 539 training rows x 30 features (standardized)" in out
+    assert "Gradient descent: lr=1, stable below 2/λmax" in out
+    assert "Scaling:" not in out  # standardised already
+    assert Path(fit.trainer.log_dir) == Path("runs/logistic/version_0")
+    cli = cli_main(["predict", *common, "--ckpt_path=last", f"--data.predict_path={new}"])
+    out = capsys.readouterr().out
+    written = Path(cli.trainer.log_dir) / "predictions.csv"
+    assert f"Predictions ({len(x_new)} rows): {written}" in out
+    with open(written) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == [*names, "probability", "label"]
+    assert np.array([[float(v) for v in r[:30]] for r in rows[1:]]).tolist() == x_new.tolist()
+    # The fit's statistics (from the checkpoint) scale the new rows, the fit's weights predict.
+    expected = fit.model.predict(fit.datamodule.transform(x_new))
+    assert [float(r[30]) for r in rows[1:]] == expected["probability"].squeeze(1).tolist()
+    assert [int(r[31]) for r in rows[1:]] == expected["label"].squeeze(1).tolist()
+
+
+def test_a_checkpoint_is_refused_with_another_scaling(tmp_path, monkeypatch, capsys):
+    from lit_basics.cli import cli_main
+
+    monkeypatch.chdir(tmp_path)
+    _, train, new, _ = cancer_files(tmp_path)
+    common = ["--model=LogisticRegression", "--model.l2=0.01", "--data=ArrayDataModule", f"--data.path={train}"]
+    common += ["--trainer.enable_progress_bar=false", "--trainer.max_steps=10"]
+    cli_main(["fit", *common, "--data.scale=standardize"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        cli_main(["predict", *common, "--ckpt_path=last", f"--data.predict_path={new}"])
+    assert info.value.code == 2
+    last = capsys.readouterr().err.rstrip().splitlines()[-1]
+    assert last == (
+        "error: data.init_args.scale: 'none', but runs/logistic/version_0/checkpoints/last.ckpt was trained on "
+        "features scaled with 'standardize': set --data.init_args.scale=standardize (the checkpoint's statistics "
+        "are then used)"
+    )
+
+
+def test_the_fit_start_says_what_standardizing_would_do(tmp_path, monkeypatch, capsys):
+    from lit_basics.cli import cli_main
+
+    monkeypatch.chdir(tmp_path)
+    _, train, _, _ = cancer_files(tmp_path)
+    args = ["fit", "--model=LogisticRegression", "--model.l2=0.01", "--model.lr=1e-5", "--data=ArrayDataModule"]
+    cli = cli_main([*args, f"--data.path={train}", "--trainer.enable_progress_bar=false", "--trainer.max_steps=5"])
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("Scaling:"))
+    advice = re.match(
+        r"Scaling: the features are not standardized \(scale=none\): κ = (\S+), 2/λmax = \S+: (\d+) update\(s\) to a "
+        r"loss gap <= 0.001 at lr=1e-05. Standardized \(--data.init_args.scale=standardize\): κ = (\S+), "
+        r"2/λmax = (\S+): (\d+) update\(s\) at lr = 1/λmax = (\S+)$",
+        line,
+    )
+    assert advice is not None, line
+    kappa_before, kappa_after = float(advice.group(1)), float(advice.group(3))
+    assert kappa_before > 1e8
+    assert kappa_after < 100
+    # The standardised problem, diagnosed independently: scikit-learn's scaler, the same start.
+    from lit_basics.diagnostics import diagnose
+
+    torch.manual_seed(2017)
+    start = LogisticRegression(in_features=30, l2=0.01)
+    x, y = cli.datamodule.training_rows()
+    z = torch.from_numpy(StandardScaler().fit_transform(x.double().numpy())).float()
+    after = diagnose(start, z, y)
+    assert float(advice.group(3)) == pytest.approx(after.condition_number, rel=1e-2)
+    assert float(advice.group(4)) == pytest.approx(after.max_stable_lr, rel=1e-2)
+    events = _scalars(Path(cli.trainer.log_dir))
+    assert events["hp/standardized_condition_number"] == pytest.approx(after.condition_number, rel=1e-2)
+
+
+def _scalars(log_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: events.Scalars(tag)[-1].value for tag in events.Tags()["scalars"]}
+
+
+@pytest.mark.slow
+def test_a_run_without_a_config_is_watched_and_quiet(tmp_path):
+    """`lit-basics fit --model X --data Y`, as a user types it: per-update logs, figures, hparams,
+    runs/<model>/, the seed said in one line, and no upstream notice a user cannot act on."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "lit_basics", "fit", "--model", "LogisticRegression", "--data", "LogisticDataModule"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = (out.stdout + out.stderr).replace("\r", "\n")
+    lines = [x for x in text.splitlines() if x.strip() and not x.lstrip().startswith(("Training", "Epoch"))]
+    assert lines[0] == "Seed: 2017 (the notes' torch.manual_seed(2017); --seed_everything=N to change)"
+    assert lines[1].startswith("LogisticDataModule: 100 training rows x 2 features (divided by their maxima)")
+    assert lines[2].startswith("Gradient descent: lr=1, stable below 2/λmax = 18.1")
+    assert lines[3:] == [
+        "Trained 1000 update(s) in 10 Lightning epoch(s).",
+        "Logs: runs/logistic/version_0  (view: lit-basics tensorboard, or tensorboard --logdir runs)",
+    ]
+    events = _scalars(tmp_path / "runs" / "logistic" / "version_0")
+    assert {"train/loss", "train/acc", "train/loss_gap", "params/w0", "hp/final_loss", "hp/condition_number"} <= set(
+        events
+    )
+    assert "hp_metric" not in events
+    assert (tmp_path / "runs" / "logistic" / "version_0" / "figures" / "step_001000.png").is_file()
+    assert (tmp_path / "runs" / "logistic" / "version_0" / "checkpoints" / "last.ckpt").exists()

@@ -39,6 +39,8 @@ class PredictionsCSV(BasePredictionWriter):
             raise ArgumentError("filename", f"must be a file name without a directory (see dirpath), got {filename!r}")
         self.dirpath = dirpath
         self.filename = filename
+        #: ``(path, rows)`` of the file the last prediction wrote (rank 0), for the CLI to report.
+        self.written: tuple[Path, int] | None = None
 
     @override
     def write_on_epoch_end(
@@ -68,7 +70,7 @@ class PredictionsCSV(BasePredictionWriter):
             table = zip(*(columns[name].tolist() for name in names), strict=True)
             for first, values in zip(leading, table, strict=True):
                 f.write(",".join([*first, *(repr(v) for v in values)]) + "\n")
-        print(f"Predictions ({rows} rows): {path}")
+        self.written = (path, rows)
 
 
 def _input_rows(trainer: pl.Trainer, rows: int) -> tuple[list[str], list[list[str]]] | None:

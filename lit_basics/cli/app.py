@@ -12,7 +12,7 @@ from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
 
-from lit_basics.callbacks import NotesInspector
+from lit_basics.callbacks import NotesInspector, PredictionsCSV
 from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.checks import (
     check_always_on,
@@ -282,6 +282,12 @@ class LitBasicsCLI(LightningCLI):
 
     def before_predict(self) -> None:
         self._check_run()
+
+    def after_predict(self) -> None:
+        for callback in self.trainer.callbacks:  # type: ignore[attr-defined]
+            if isinstance(callback, PredictionsCSV) and callback.written is not None:
+                path, rows = callback.written
+                print(f"Predictions ({rows} rows): {path}")
 
     def after_fit(self) -> None:
         trainer = self.trainer

@@ -262,6 +262,22 @@ def check_checkpoint_fits(model: Any, datamodule: Any, ckpt_path: str, checkpoin
             raise ConfigError(
                 "ckpt_path", f"{ckpt_path}: its model has {name}={mine}, the data's {data_name} is {data}"
             )
+    state = checkpoint.get(type(datamodule).__qualname__)
+    if isinstance(state, dict) and isinstance(datamodule, InMemoryDataModule):
+        kind = (state.get("scaling") or {}).get("kind")
+        if kind is not None and kind != datamodule.scale:
+            raise ConfigError(
+                "data.init_args.scale",
+                f"{datamodule.scale!r}, but {ckpt_path} was trained on features scaled with {kind!r}: set "
+                f"--data.init_args.scale={kind} (the checkpoint's statistics are then used)",
+            )
+        names = state.get("feature_names")
+        if names is not None and datamodule.feature_names is not None and list(names) != datamodule.feature_names:
+            raise ConfigError(
+                "data.init_args",
+                f"{ckpt_path} was trained on the features {', '.join(map(repr, names))}; the data's are "
+                f"{', '.join(map(repr, datamodule.feature_names))}",
+            )
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     for name, tensor in checkpoint["state_dict"].items():
         if name in expected and tuple(tensor.shape) != expected[name]:

@@ -37,9 +37,10 @@ def disk_full_report(exc: OSError, trainer: Any) -> str:
                 except Exception:  # a truncated file: any error of the unpickler
                     path.unlink(missing_ok=True)
                     removed.append(str(path))
-                    where = where or str(path)
                     continue
                 complete.append((step, path))
+    if removed:  # the write that failed was that checkpoint's (the error may name a temporary file)
+        where = removed[0]
     log_dir = getattr(trainer, "log_dir", None)
     parts = [f"the run stopped after {updates} update(s)"]
     if log_dir:
