@@ -45,6 +45,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lit_basics.callbacks import UpdateLog
 from lit_basics.cli import cli_main, filter_known_warnings
+from lit_basics.cli.app import LitBasicsCLI
+from lit_basics.cli.instantiate import ALWAYS_ON
 from lit_basics.data import ArrayDataModule
 from lit_basics.data.loader import ResidentBatches
 from lit_basics.models import LinearRegression, LogisticRegression, NotesSGD, PolynomialRegression
@@ -170,38 +172,34 @@ def bare_lightning(model: str, optimization: str) -> Callable[[int], float]:
     return run
 
 
-def config_without(model: str, parts: tuple[str, ...], workdir: Path) -> Path | None:
-    """A copy of ``configs/<model>.yaml`` with ``parts`` switched off (None: nothing off).
+def without(parts: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Command-line arguments and ``LitBasicsCLI`` keywords that switch ``parts`` of a run's
+    watching off (``((), {})``: nothing off, the run as shipped).
 
     ``figures``: NotesInspector's figures and contours; ``update_log``: the UpdateLog callback (the
-    per-update ``train/*`` events) and the trajectories; ``callbacks``: every callback, the
-    logger and checkpointing (the model and Lightning's loop alone).
+    per-update ``train/*`` events) and the trajectories; ``callbacks``: every callback, the logger
+    and checkpointing (the model and Lightning's loop alone).
     """
-    if not parts:
-        return None
-    config = yaml.safe_load((REPO / "configs" / f"{model}.yaml").read_text())
-    callbacks = config["trainer"]["callbacks"]
-    for callback in callbacks:
-        if callback["class_path"].endswith("NotesInspector"):
-            if "figures" in parts:
-                callback["init_args"].update(figures=False, contours=False)
-            if "update_log" in parts:
-                callback["init_args"].update(trajectories=False)
+    args: list[str] = []
+    always_on = dict(ALWAYS_ON)
+    if "figures" in parts:
+        args += ["--inspector.figures=false", "--inspector.contours=false"]
     if "update_log" in parts:
-        callbacks[:] = [c for c in callbacks if not c["class_path"].endswith("UpdateLog")]
+        args += ["--inspector.trajectories=false"]
+        always_on.pop("update_log")
     if "callbacks" in parts:
-        config["trainer"].update(callbacks=[], logger=False, enable_checkpointing=False, enable_progress_bar=False)
-    path = workdir / f"{model}-without-{'-'.join(parts)}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+        args = ["--trainer.logger=false", "--trainer.enable_checkpointing=false", "--trainer.enable_progress_bar=false"]
+        always_on = {}
+    return tuple(args), ({"always_on": always_on} if parts else {})
 
 
 def project_fit(
-    model: str, optimization: str, workdir: Path, *extra: str, config: Path | None = None
+    model: str, optimization: str, workdir: Path, *extra: str, parts: tuple[str, ...] = ()
 ) -> Callable[[int], float]:
-    """``lit-basics fit -c configs/<model>.yaml`` as shipped (or ``config``, plus ``extra`` arguments), timed."""
-    config = config or REPO / "configs" / f"{model}.yaml"
-    has_logger = bool(yaml.safe_load(config.read_text())["trainer"].get("logger"))
+    """``lit-basics fit -c configs/<model>.yaml`` as shipped (plus ``extra`` arguments, with ``parts``
+    of its watching switched off: :func:`without`), timed."""
+    config = REPO / "configs" / f"{model}.yaml"
+    switches, cli_kwargs = without(parts)
 
     def run(n: int) -> float:
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -211,13 +209,14 @@ def project_fit(
                 str(config),
                 f"--trainer.max_steps={n}",
                 f"--model.optimization={optimization}",
-                f"--trainer.logger.init_args.save_dir={tmp}" if has_logger else f"--trainer.default_root_dir={tmp}",
+                f"--trainer.default_root_dir={tmp}" if "callbacks" in parts else f"--trainer.logger.init_args.save_dir={tmp}",
+                *switches,
                 *extra,
             ]
             # The progress bar draws as configured; its text goes nowhere.
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 start = time.perf_counter()
-                cli_main(args)
+                LitBasicsCLI(args=args, **cli_kwargs)
                 return time.perf_counter() - start
 
     return run
@@ -251,8 +250,7 @@ def per_update(models: tuple[str, ...], lengths: tuple[int, int], repeats: int, 
         for optimization in ("automatic", "manual"):
             variants[(model, f"bare {optimization}")] = bare_lightning(model, optimization)
         for label, optimization, extra, parts in PROJECT_VARIANTS:
-            config = config_without(model, parts, workdir)
-            variants[(model, label)] = project_fit(model, optimization, workdir, *extra, config=config)
+            variants[(model, label)] = project_fit(model, optimization, workdir, *extra, parts=parts)
     cpu_samples: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
     wall_samples: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
     short, long = lengths

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
@@ -46,10 +46,12 @@ class LitBasicsCLI(LightningCLI):
 
     Args:
         args: the command line (``None``: ``sys.argv[1:]``).
+        always_on: the callbacks every run has, by config key (default :data:`ALWAYS_ON`); the
+            benchmark leaves some out to measure what they cost.
         **kwargs: further :class:`~lightning.pytorch.cli.LightningCLI` arguments.
     """
 
-    def __init__(self, args: ArgsType = None, **kwargs: Any) -> None:
+    def __init__(self, args: ArgsType = None, *, always_on: dict[str, type[Callback]] | None = None, **kwargs: Any) -> None:
         options: dict[str, Any] = {
             # The notes' torch.manual_seed(2017) unless a seed is given (the run says which).
             "seed_everything_default": NOTES_SEED,
@@ -65,6 +67,7 @@ class LitBasicsCLI(LightningCLI):
             },
         }
         options.update(kwargs)
+        self._always_on = dict(ALWAYS_ON if always_on is None else always_on)
         self._instantiator = SectionInstantiator()
         self._checkpoints: dict[str, dict[str, Any]] = {}
         self._given: set[str] = set()
@@ -79,9 +82,9 @@ class LitBasicsCLI(LightningCLI):
         parser.add_instantiator(self._instantiator, object, subclasses=True, prepend=True)
         # Every run is watched as the configs used to spell out: each callback has its own keys
         # (update_log.*, inspector.*, ...), and a config says only what differs.
-        for key, callback in ALWAYS_ON.items():
+        for key, callback in self._always_on.items():
             parser.add_lightning_class_args(callback, key)
-        parser.set_defaults(CLI_DEFAULTS)
+        parser.set_defaults({k: v for k, v in CLI_DEFAULTS.items() if k.split(".")[0] in {"trainer", *self._always_on}})
 
     @override
     def parse_arguments(self, parser: Any, args: ArgsType) -> None:
@@ -174,7 +177,7 @@ class LitBasicsCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         config = self.config_init[str(self.subcommand)]
         trainer_config = config.get("trainer")
-        always_on = [config.get(key) for key in ALWAYS_ON]
+        always_on = [config.get(key) for key in self._always_on]
         check_callback_states([*((trainer_config.get("callbacks") if trainer_config else None) or []), *always_on])
         try:
             return super().instantiate_trainer(**kwargs)
