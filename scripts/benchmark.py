@@ -44,7 +44,7 @@ import yaml
 from torch.utils.data import DataLoader, TensorDataset
 
 from lit_basics.callbacks import UpdateLog
-from lit_basics.cli import cli_main, filter_known_warnings
+from lit_basics.cli import filter_known_warnings
 from lit_basics.cli.app import LitBasicsCLI
 from lit_basics.cli.instantiate import ALWAYS_ON
 from lit_basics.data import ArrayDataModule
@@ -209,7 +209,9 @@ def project_fit(
                 str(config),
                 f"--trainer.max_steps={n}",
                 f"--model.optimization={optimization}",
-                f"--trainer.default_root_dir={tmp}" if "callbacks" in parts else f"--trainer.logger.init_args.save_dir={tmp}",
+                f"--trainer.default_root_dir={tmp}"
+                if "callbacks" in parts
+                else f"--trainer.logger.init_args.save_dir={tmp}",
                 *switches,
                 *extra,
             ]

@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lit_basics.callbacks import DivergenceStop, NotesInspector, PredictionsCSV, UpdateLog
@@ -109,3 +111,37 @@ def test_predictions_csv_has_one_column_per_class_probability(tmp_path):
         row = line.split(",")
         assert [float(v) for v in row[1:4]] == pytest.approx(p.tolist(), rel=1e-6)
         assert int(row[4]) == int(label)
+
+
+def test_appended_events_read_back_between_the_writers_own(tmp_path):
+    """UpdateLog appends its per-update events to the writer's file in one write: TensorBoard reads
+    them, in step order, between events the writer itself wrote before and after."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from lit_basics.callbacks.trace import append_events, tensorboard_file_writer
+
+    logger = TensorBoardLogger(str(tmp_path), name="run")
+    logger.log_metrics({"before": 1.0}, step=0)
+    rows = [(step, {"train/loss": 1.0 / (step + 1), "train/acc": 0.5}) for step in range(120)]
+    assert append_events(tensorboard_file_writer(logger), rows[:60])
+    assert append_events(tensorboard_file_writer(logger), rows[60:])
+    logger.log_metrics({"after": 2.0}, step=120)
+    logger.finalize("success")
+    events = EventAccumulator(logger.log_dir, size_guidance={"scalars": 0})
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("train/loss")] == [
+        (s, pytest.approx(1.0 / (s + 1), rel=1e-7)) for s in range(120)
+    ]
+    assert [e.value for e in events.Scalars("before")] == [1.0]
+    assert [e.value for e in events.Scalars("after")] == [2.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_masked_crc32c_is_tensorboards(data):
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as reference
+
+    from lit_basics.callbacks.trace import masked_crc32c
+
+    assert masked_crc32c(data) == reference(data)

@@ -9,12 +9,15 @@ numbers with one stack per metric, one collective under DDP, and one host transf
 
 from __future__ import annotations
 
+import os
+import struct
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import torch
 
-__all__ = ["Reduction", "UpdateTrace", "tensorboard_file_writer", "write_rows"]
+__all__ = ["Reduction", "UpdateTrace", "append_events", "masked_crc32c", "tensorboard_file_writer", "write_rows"]
 
 #: How a recorded value combines over samples: ``"mean"`` is a batch mean (a loss), ``"count"`` a
 #: batch total (a count of correct predictions). Either way the logged value is the mean over all
@@ -97,22 +100,77 @@ class UpdateTrace:
 
 
 def write_rows(logger: Any, rows: Rows) -> None:
-    """Write ``rows`` to a Lightning logger, one update per call (step per row).
+    """Write ``rows`` to a Lightning logger, one update per event (step per row).
 
-    For a ``TensorBoardLogger`` each update becomes a single event holding all its tags (a third
-    of the cost of ``log_metrics``, which writes one event per tag); other loggers get
-    ``log_metrics``.
+    For a ``TensorBoardLogger`` on a local disk the rows become one TensorBoard event each,
+    appended to the writer's event file in one write (:func:`append_events`); elsewhere each
+    update is one ``add_summary`` holding all its tags (a third of the cost of ``log_metrics``,
+    which writes one event per tag); other loggers get ``log_metrics``.
     """
     file_writer = tensorboard_file_writer(logger)
     if file_writer is None:
         for step, metrics in rows:
             logger.log_metrics(metrics, step=step)
         return
+    if append_events(file_writer, rows):
+        return
     from tensorboard.compat.proto.summary_pb2 import Summary
 
     for step, metrics in rows:
         summary = Summary(value=[Summary.Value(tag=tag, simple_value=value) for tag, value in metrics.items()])
         file_writer.add_summary(summary, step)
+
+
+def append_events(file_writer: Any, rows: Rows) -> bool:
+    """Append ``rows`` to the event file of ``file_writer`` (torch's ``FileWriter``) in one write.
+
+    TensorBoard's writer hands every event to a thread through a queue of ten, which opens the
+    file, appends one record (its checksums computed byte by byte in Python) and closes it again:
+    measured here ~94 µs per event, the largest part of logging every update. The writer's queue
+    is drained first (its records are on disk, in order), then the records are framed as its
+    ``RecordWriter`` frames them (length, masked CRC-32C of the length, the event, masked CRC-32C
+    of the event) and written with one ``write`` — the same bytes in the same file, a reader sees
+    no difference. Only for a local file (``False``: nothing written, use the writer).
+    """
+    path = getattr(getattr(file_writer, "event_writer", None), "_file_name", None)
+    if not isinstance(path, str) or "://" in path or not os.path.isfile(path):
+        return False
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    file_writer.flush()  # the writer thread's queue is empty and its records are on disk
+    wall_time = time.time()
+    chunks: list[bytes] = []
+    for step, metrics in rows:
+        summary = Summary(value=[Summary.Value(tag=tag, simple_value=value) for tag, value in metrics.items()])
+        data = Event(wall_time=wall_time, step=int(step), summary=summary).SerializeToString()
+        header = struct.pack("<Q", len(data))
+        chunks += [header, struct.pack("<I", masked_crc32c(header)), data, struct.pack("<I", masked_crc32c(data))]
+    with open(path, "ab") as f:
+        f.write(b"".join(chunks))
+    return True
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TFRecord's masked CRC-32C of ``data``: google-crc32c's C code where it is installed (a
+    dependency), else TensorBoard's own (pure Python).
+
+    Example:
+        >>> masked_crc32c(b"lit_basics") == _tensorboard_masked_crc32c(b"lit_basics")
+        True
+    """
+    if _crc32c is None:
+        return _tensorboard_masked_crc32c(data)
+    crc = _crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+try:
+    from google_crc32c import value as _crc32c
+except ImportError:  # pragma: no cover - a dependency; TensorBoard's is the fallback
+    _crc32c = None
+
+from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as _tensorboard_masked_crc32c  # noqa: E402
 
 
 def tensorboard_file_writer(logger: Any) -> Any:

@@ -45,9 +45,9 @@ class UpdateLog(Callback):
             objective).
         progress_bar: show the latest values in the progress bar (updated at the same cadence).
 
-    The latest values are also logged through ``pl_module.log`` (not to the logger) at that cadence
-    and at the last batch of every epoch, progress bar or not, so that ``ModelCheckpoint`` and
-    ``EarlyStopping`` can monitor ``train/loss`` (``acc``, ``loss_gap``).
+    The latest values are also put in ``trainer.callback_metrics`` (and the progress bar's) at that
+    cadence and at the last batch of every epoch, progress bar or not, so that ``ModelCheckpoint``
+    and ``EarlyStopping`` can monitor ``train/loss`` (``acc``, ``loss_gap``).
     """
 
     def __init__(self, loss_gap: bool = True, progress_bar: bool = True) -> None:
@@ -129,6 +129,10 @@ class UpdateLog(Callback):
             for logger in trainer.loggers:
                 write_rows(logger, rows)
         if publish and rows:
-            # The latest values, for callbacks that monitor them (and the progress bar).
-            for name, value in rows[-1][1].items():
-                pl_module.log(name, value, prog_bar=self.progress_bar, logger=False, on_step=True, on_epoch=False)
+            # The latest values, for callbacks that monitor them (and the progress bar). Put in
+            # the trainer's dictionaries directly: a value handed to `pl_module.log` makes
+            # Lightning recompute every logged metric at the end of every later batch.
+            latest = rows[-1][1]
+            trainer.callback_metrics.update({name: torch.tensor(value) for name, value in latest.items()})
+            if self.progress_bar:
+                trainer.progress_bar_metrics.update(latest)

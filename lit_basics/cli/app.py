@@ -51,7 +51,9 @@ class LitBasicsCLI(LightningCLI):
         **kwargs: further :class:`~lightning.pytorch.cli.LightningCLI` arguments.
     """
 
-    def __init__(self, args: ArgsType = None, *, always_on: dict[str, type[Callback]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, args: ArgsType = None, *, always_on: dict[str, type[Callback]] | None = None, **kwargs: Any
+    ) -> None:
         options: dict[str, Any] = {
             # The notes' torch.manual_seed(2017) unless a seed is given (the run says which).
             "seed_everything_default": NOTES_SEED,
