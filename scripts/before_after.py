@@ -9,13 +9,15 @@ per-update cost is the slope between them (start-up and tear-down cancel), in CP
 and its figure worker) and in wall time. Beside the project's fit, the same process times a bare
 Lightning loop doing the same updates (the floor Lightning sets), so each tree's ratio to it is
 measured under the same conditions. Reports medians and every sample; ``--twin`` picks the
-automatic (default) or manual twin; extra arguments after ``--`` go to every fit.
+automatic (default) or manual twin; ``--before-args`` / ``--after-args`` add arguments to each
+tree's fits (the same setting can have another key in another tree).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import subprocess
 import sys
@@ -84,26 +86,30 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("before", type=Path, help="the old tree (e.g. a git worktree)")
     parser.add_argument("after", type=Path, help="the new tree")
     parser.add_argument("--config", default="configs/logistic.yaml", help="the config, relative to each tree")
+    parser.add_argument("--before-config", default=None, help="the old tree's config, if it differs (default --config)")
     parser.add_argument("--twin", choices=("automatic", "manual"), default="automatic")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--short", type=int, default=300)
     parser.add_argument("--long", type=int, default=1500)
-    parser.add_argument("extra", nargs="*", help="further arguments of every fit (after --)")
+    parser.add_argument("--before-args", default="", help="further arguments of the old tree's fits (one string)")
+    parser.add_argument("--after-args", default="", help="further arguments of the new tree's fits (one string)")
     options = parser.parse_args(argv)
     samples: dict[str, list[dict]] = {"before": [], "after": []}
     for _ in range(options.rounds):  # interleaved: old, new, old, new, ...
         for name in ("before", "after"):
             tree = getattr(options, name).resolve()
+            extra = shlex.split(getattr(options, f"{name}_args"))
+            config = options.before_config if name == "before" and options.before_config else options.config
             out = subprocess.run(
                 [
                     sys.executable,
                     "-c",
                     _CHILD,
-                    str(tree / options.config),
+                    str(tree / config),
                     options.twin,
                     str(options.short),
                     str(options.long),
-                    *options.extra,
+                    *extra,
                 ],
                 cwd=tree,
                 env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},

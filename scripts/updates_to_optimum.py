@@ -23,6 +23,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_basics.cli import cli_main
+from lit_basics.cli.defaults import NOTES_SEED
 from lit_basics.diagnostics import diagnose
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,9 +38,7 @@ def predicted_and_measured(
         # The config as it is, without figures (they cost time and change no number), and the
         # manual twin at the configured updates per step (the same updates, faster).
         settings = yaml.safe_load((REPO / "configs" / f"{config}.yaml").read_text())
-        for callback in settings["trainer"]["callbacks"]:
-            if callback["class_path"].endswith("NotesInspector"):
-                callback["init_args"]["figures"] = False
+        settings.setdefault("inspector", {})["figures"] = False
         config_path = Path(tmp) / f"{config}.yaml"
         config_path.write_text(yaml.safe_dump(settings))
         with contextlib.redirect_stdout(io.StringIO()):
@@ -62,7 +61,7 @@ def predicted_and_measured(
         measured = next((g.step for g in events.Scalars("train/loss_gap") if g.value <= tolerance), None)
         # The model as the run started: the same seed draws the same initial weights.
         model = cli.model
-        torch.manual_seed(int(settings["seed_everything"]))
+        torch.manual_seed(int(settings.get("seed_everything", NOTES_SEED)))
         start = type(model)(**{k: v for k, v in model.hparams.items() if not k.startswith("_")})
         diagnosis = diagnose(start, *cli.datamodule.training_rows())
         return diagnosis.updates_to_gap(tolerance), measured, diagnosis.condition_number, diagnosis.max_stable_lr
