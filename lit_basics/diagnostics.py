@@ -61,6 +61,15 @@ class Diagnosis:
             ``(w, b)``, ascending, float64 (the ``l1`` term, flat where it is differentiable, adds none).
         components: ``½ λᵢ cᵢ²``, each eigendirection's share of the gap at the starting parameters.
         exact: the objective is the quadratic above (squared error, ``l1 = 0``): counts are exact.
+        momentum: β of heavy-ball momentum (torch's ``v = β·v + g``, ``θ -= lr·v``); 0: plain
+            gradient descent.
+        nesterov: Nesterov's momentum (``θ -= lr·(g + β·v)``).
+
+    With momentum each eigendirection's error ``e`` and velocity ``v`` follow a 2×2 linear
+    recurrence, ``(e, v) ← M (e, v)`` with ``M = [[1 - lr·λ, -lr·β], [λ, β]]`` (heavy ball; Nesterov:
+    ``[[1 - lr·λ(1+β), -lr·β²], [λ, β]]``) from ``(c, 0)``: exact for a quadratic, as above. It
+    converges when every ``M`` has spectral radius < 1: ``0 < lr·λ < 2(1+β)`` (heavy ball),
+    ``0 < lr·λ < 2(1+β)/(1+2β)`` (Nesterov).
     """
 
     lr: float
@@ -68,6 +77,8 @@ class Diagnosis:
     eigenvalues: torch.Tensor
     components: torch.Tensor
     exact: bool
+    momentum: float = 0.0
+    nesterov: bool = False
 
     @property
     def curved(self) -> torch.Tensor:
@@ -84,11 +95,54 @@ class Diagnosis:
 
     @property
     def max_stable_lr(self) -> float:
-        """``2 / λmax``: gradient descent with a larger ``lr`` diverges from almost every start."""
-        return 2.0 / float(self.eigenvalues[-1])
+        """``2 / λmax`` (with momentum ``2(1+β)/λmax``, Nesterov ``2(1+β)/((1+2β)·λmax)``): with a
+        larger ``lr`` gradient descent diverges from almost every start."""
+        beta = self.momentum
+        factor = (1 + beta) / (1 + 2 * beta) if self.nesterov else 1 + beta
+        return 2.0 * factor / float(self.eigenvalues[-1])
+
+    def at(self, lr: float, momentum: float = 0.0, nesterov: bool = False) -> Diagnosis:
+        """The same problem and start with other settings."""
+        return dataclasses.replace(self, lr=float(lr), momentum=float(momentum), nesterov=bool(nesterov and momentum))
+
+    @property
+    def method(self) -> str:
+        """``gradient descent``, ``heavy-ball momentum β=0.9``, ``Nesterov momentum β=0.9``."""
+        if not self.momentum:
+            return "Gradient descent"
+        return f"{'Nesterov' if self.nesterov else 'Heavy-ball'} momentum β={self.momentum:.4g}"
+
+    def _moving(self) -> torch.Tensor:
+        largest = float(self.eigenvalues[-1])
+        return (self.components > 0) & (self.eigenvalues > 1e-12 * max(largest, 0.0))
+
+    def _matrices(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The momentum recurrences of the moving directions ``(n, 2, 2)`` and their gap shares ``(n,)``."""
+        moving = self._moving()
+        lam, beta, lr = self.eigenvalues[moving], self.momentum, self.lr
+        m = torch.empty(int(moving.sum()), 2, 2, dtype=torch.float64)
+        if self.nesterov:
+            m[:, 0, 0], m[:, 0, 1] = 1 - lr * lam * (1 + beta), -lr * beta * beta
+        else:
+            m[:, 0, 0], m[:, 0, 1] = 1 - lr * lam, -lr * beta
+        m[:, 1, 0], m[:, 1, 1] = lam, beta
+        return m, self.components[moving]
+
+    def spectral_radius(self) -> float:
+        """The largest factor by which an update shrinks an eigendirection's error in the long run
+        (``max |1 - lr·λ|`` without momentum); ``>= 1``: it does not converge."""
+        if not self.momentum:
+            rates = (1.0 - self.lr * self.eigenvalues[self._moving()]).abs()
+            return float(rates.max()) if rates.numel() else 0.0
+        m, _ = self._matrices()
+        return float(torch.linalg.eigvals(m).abs().max()) if m.numel() else 0.0
 
     def gap(self, updates: int) -> float:
         """The predicted loss gap after ``updates`` updates from the starting parameters."""
+        if self.momentum:
+            m, shares = self._matrices()
+            first = torch.linalg.matrix_power(m, int(updates))[:, 0, 0]  # e_t / e_0, from (e_0, v_0 = 0)
+            return float((shares * first.pow(2)).sum())
         rates = (1.0 - self.lr * self.eigenvalues).abs()
         largest = float(self.eigenvalues[-1])
         curved = self.eigenvalues > 1e-12 * max(largest, 0.0)
@@ -102,6 +156,8 @@ class Diagnosis:
             raise ValueError(f"tol must be > 0, got {tol}")
         if self.gap(0) <= tol:
             return 0
+        if self.momentum:
+            return self._momentum_updates_to_gap(tol)
         rates = (1.0 - self.lr * self.eigenvalues).abs()
         # Flat directions (softmax's common shift of the biases: λ ≈ 0 in rounding) hold no gap.
         largest = float(self.eigenvalues[-1])
@@ -124,18 +180,130 @@ class Diagnosis:
                 low = middle
         return high
 
+    #: Updates scanned one by one for the first crossing with momentum (beyond: the long-run rate).
+    SCAN_LIMIT = 2_000_000
+
+    def _momentum_updates_to_gap(self, tol: float) -> int | None:
+        """The update from which on the gap stays ``<= tol``, with momentum. The gap oscillates
+        (a first crossing could be a lucky pass through the valley): the recurrences run 512
+        updates at a time (``M^k s`` for k < 512 in one batched product, then ``s ← M^512 s``),
+        remembering the last update above ``tol``, until a bound on every later gap is below
+        ``tol``: ``Σᵢ shareᵢ · Gᵢ² · |sᵢ|²`` with ``Gᵢ`` the largest norm of a power of ``Mᵢ``."""
+        radius = self.spectral_radius()
+        if radius >= 1.0:
+            return None
+        m, shares = self._matrices()
+        total = float(shares.sum())
+        if radius > 0 and math.log(tol / total) / (2 * math.log(radius)) > self.SCAN_LIMIT:
+            # Too many to scan: the long-run rate's count (the envelope of the oscillation).
+            return math.ceil(math.log(tol / total) / (2 * math.log(radius)))
+        chunk = 512
+        powers = [torch.eye(2, dtype=torch.float64).expand_as(m)]
+        for _ in range(chunk - 1):
+            powers.append(m @ powers[-1])
+        stacked = torch.stack(powers)  # (chunk, n, 2, 2): M^k
+        step = m @ powers[-1]  # M^chunk
+        growth = torch.linalg.matrix_norm(stacked, ord=2).amax(dim=0)  # Gᵢ over k < chunk
+        if bool((torch.linalg.matrix_norm(step, ord=2) >= 1).any()):
+            growth = growth * 1e6  # M^512 not yet contracting: scan on, the bound decides later
+        state = torch.zeros(m.shape[0], 2, 1, dtype=torch.float64)
+        state[:, 0, 0] = 1.0
+        last_above, done = -1, 0
+        while done <= self.SCAN_LIMIT:
+            errors = (stacked @ state)[:, :, 0, 0]  # (chunk, n): e_t / e_0 for t = done .. done + chunk - 1
+            above = torch.nonzero((errors.pow(2) * shares).sum(dim=1) > tol)
+            if above.numel():
+                last_above = done + int(above[-1, 0])
+            state = step @ state
+            done += chunk
+            if float((shares * growth.pow(2) * state.pow(2).sum(dim=(1, 2))).sum()) <= tol:
+                return last_above + 1
+        return None
+
+    def best_step(self, tol: float = 1e-3, momentum: float = 0.0, nesterov: bool = False) -> tuple[float, int | None]:
+        """The constant ``lr`` (with the given momentum, none by default) that reaches a gap
+        ``<= tol`` in the fewest updates from this start, and that count: a geometric grid over
+        ``(0, stability bound)``, refined twice around the best (exact counts for a quadratic:
+        the grid only finds the step)."""
+        bound = self.at(1.0, momentum, nesterov).max_stable_lr
+        lo, hi = bound * 1e-4, bound * (1 - 1e-9)
+        best: tuple[int, float] = (2**62, lo)
+        for _ in range(3):
+            for lr in torch.logspace(
+                math.log10(lo), math.log10(hi), 160 if not momentum else 60, dtype=torch.float64
+            ).tolist():
+                count = self.at(lr, momentum, nesterov).updates_to_gap(tol)
+                if count is not None and (count, -lr) < (best[0], -best[1]):
+                    best = (count, lr)
+            lo, hi = best[1] / 1.15, min(best[1] * 1.15, bound * (1 - 1e-9))
+        return best[1], (best[0] if best[0] < 2**62 else None)
+
+    def polyak(self) -> tuple[float, float]:
+        """Polyak's heavy-ball settings for the curvature range: ``lr = 4/(√λmax + √λmin)²``,
+        ``β = ((√κ - 1)/(√κ + 1))²``."""
+        curved = self.curved
+        top, low = math.sqrt(float(curved[-1])), math.sqrt(float(curved[0]))
+        return 4.0 / (top + low) ** 2, ((top - low) / (top + low)) ** 2
+
+    def nesterov_settings(self) -> tuple[float, float]:
+        """Nesterov's settings for a strongly convex quadratic: ``lr = 1/λmax``, ``β = (√κ - 1)/(√κ + 1)``."""
+        root = math.sqrt(self.condition_number)
+        return 1.0 / float(self.curved[-1]), (root - 1) / (root + 1)
+
+    def best_momentum(self, tol: float = 1e-3, nesterov: bool = False) -> tuple[float, float, int | None]:
+        """The ``(lr, β)`` of heavy-ball (or Nesterov) momentum that reaches ``tol`` in the fewest
+        updates from this start, with that count: a grid around the textbook settings (Polyak's,
+        Nesterov's), which are among the candidates, so the result is never worse than them."""
+        lr0, beta0 = self.nesterov_settings() if nesterov else self.polyak()
+        candidates = [(lr0, beta0)]
+        for lr_factor in torch.logspace(-1, math.log10(2.0), 13, dtype=torch.float64).tolist():
+            for beta in torch.linspace(0.0, 0.99, 34, dtype=torch.float64).tolist():
+                candidates.append((lr0 * lr_factor, beta))
+        best: tuple[int, float, float] = (2**62, lr0, beta0)
+        for lr, beta in candidates:
+            count = self.at(lr, beta, nesterov).updates_to_gap(tol)
+            if count is not None and count < best[0]:
+                best = (count, lr, beta)
+        # Refine: a finer grid around the best pair.
+        _, lr1, beta1 = best
+        for lr_factor in torch.linspace(0.85, 1.15, 13, dtype=torch.float64).tolist():
+            for beta in torch.linspace(
+                max(0.0, beta1 - 0.05), min(0.999, beta1 + 0.05), 21, dtype=torch.float64
+            ).tolist():
+                count = self.at(lr1 * lr_factor, beta, nesterov).updates_to_gap(tol)
+                if count is not None and count < best[0]:
+                    best = (count, lr1 * lr_factor, beta)
+        return best[1], best[2], (best[0] if best[0] < 2**62 else None)
+
+    def best_beta(self, lr: float, tol: float = 1e-3, nesterov: bool = False) -> tuple[float, int | None]:
+        """The β that reaches ``tol`` in the fewest updates at step ``lr``, with that count."""
+        best: tuple[int, float] = (2**62, 0.0)
+        # Up to 0.95: far from the optimum a non-quadratic loss is not its local model.
+        for beta in torch.linspace(0.0, 0.95, 96, dtype=torch.float64).tolist():
+            count = self.at(lr, beta, nesterov).updates_to_gap(tol)
+            if count is not None and count < best[0]:
+                best = (count, beta)
+        return best[1], (best[0] if best[0] < 2**62 else None)
+
     def summary(self, tol: float = 1e-3) -> str:
         """One line: the learning rate against the stability bound, κ, and the predicted updates."""
         updates = self.updates_to_gap(tol)
+        bound = (
+            "2(1+β)/λmax"
+            if self.momentum and not self.nesterov
+            else "2(1+β)/((1+2β)λmax)"
+            if self.momentum
+            else "2/λmax"
+        )
         if updates is None:
-            prediction = f"it does not converge: lr is not below 2/λmax = {self.max_stable_lr:.4g}"
+            prediction = f"it does not converge: lr is not below {bound} = {self.max_stable_lr:.4g}"
         else:
             how = (
                 "exactly, this objective is quadratic" if self.exact else "estimated from the curvature at the optimum"
             )
             prediction = f"{updates} update(s) to a loss gap <= {tol:g} ({how})"
         return (
-            f"Gradient descent: lr={self.lr:g}, stable below 2/λmax = {self.max_stable_lr:.4g}, "
+            f"{self.method}: lr={self.lr:g}, stable below {bound} = {self.max_stable_lr:.4g}, "
             f"condition number κ = {self.condition_number:.4g}; {prediction}"
         )
 
@@ -171,6 +339,8 @@ def diagnose(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor) -> 
         eigenvalues=eigenvalues,
         components=components,
         exact=objective.data_loss == "squared_error" and objective.l1 == 0,
+        momentum=float(getattr(model, "momentum", 0.0)),
+        nesterov=bool(getattr(model, "nesterov", False)),
     )
 
 

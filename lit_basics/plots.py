@@ -112,11 +112,25 @@ def _draw_contours(ax: Any, data: dict[str, np.ndarray]) -> None:
     low, span = float(loss.min()), float(loss.max() - loss.min()) or 1.0
     levels = low + np.geomspace(span * 1e-4, span, 18)
     ax.contour(data["grid_w"], data["grid_b"], loss, levels=levels, linewidths=0.7, cmap="viridis")
-    path = data["path"]
-    ax.plot(
-        path[:, 0], path[:, 1], "r.-", markersize=3, linewidth=0.8, label=f"gradient descent ({len(path) - 1} steps)"
-    )
-    ax.plot(path[0, 0], path[0, 1], "ks", markersize=5, label="start")
+    # One path ("path"), or several ("path:<name>", lit-basics compare): each in its own colour.
+    paths = {
+        key.split(":", 1)[1] if ":" in key else "gradient descent": value
+        for key, value in data.items()
+        if key.startswith("path")
+    }
+    colours = ["r", "tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink"]
+    for (name, path), colour in zip(paths.items(), colours * 3, strict=False):
+        ax.plot(
+            path[:, 0],
+            path[:, 1],
+            ".-",
+            color=colour,
+            markersize=2.5,
+            linewidth=0.8,
+            label=f"{name} ({len(path) - 1} steps)",
+        )
+    first = next(iter(paths.values()))
+    ax.plot(first[0, 0], first[0, 1], "ks", markersize=5, label="start")
     ax.plot(data["optimum"][0], data["optimum"][1], "k*", markersize=10, label="optimum")
     ax.set_xlabel("w")
     ax.set_ylabel("b")

@@ -200,6 +200,10 @@ def project_fit(
     of its watching switched off: :func:`without`), timed."""
     config = REPO / "configs" / f"{model}.yaml"
     switches, cli_kwargs = without(parts)
+    if "callbacks" in parts:  # the config's sections of the always-on callbacks go with them
+        settings = yaml.safe_load(config.read_text())
+        config = workdir / f"{model}-without-callbacks.yaml"
+        config.write_text(yaml.safe_dump({k: v for k, v in settings.items() if k not in ALWAYS_ON}))
 
     def run(n: int) -> float:
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:

@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lit_basics.cli import cli_main
 from lit_basics.diagnostics import diagnose
+from lit_basics.errors import UserError
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
 from lit_basics.notes_loops import notes_logistic_bce
 
@@ -300,3 +301,29 @@ def test_early_stopping_can_monitor_the_training_loss(tmp_path, monkeypatch, pro
     assert 100 <= cli.trainer.global_step < 1000
     assert cli.trainer.global_step % 100 == 0
     assert "train/loss" in cli.trainer.callback_metrics
+
+
+@pytest.mark.slow
+def test_compare_runs_every_variant_and_predicts_what_it_measures(tmp_path, monkeypatch, capsys):
+    """`lit-basics compare -c configs/linear.yaml`: every variant a run under runs/linear-compare/,
+    the predicted updates equal the measured ones (squared error: exact), the paths' figure."""
+    from lit_basics.compare import run_compare
+
+    monkeypatch.chdir(tmp_path)
+    rows = run_compare(["-c", str(REPO / "configs" / "linear.yaml"), "--trainer.max_steps=1100"])
+    out = capsys.readouterr().out
+    assert [row.variant for row in rows] == ["config", "best_step", "heavy_ball", "nesterov", "adam", "standardized"]
+    for row in rows:
+        assert (tmp_path / "runs" / "linear-compare" / row.variant / "config.yaml").is_file()
+        if row.variant != "adam":
+            assert row.predicted is not None
+            assert row.measured == row.predicted, row
+    by_name = {row.variant: row for row in rows}
+    assert by_name["config"].predicted == 954
+    assert by_name["best_step"].predicted == 417
+    assert by_name["heavy_ball"].measured < 104  # at least as good as Polyak's settings
+    assert by_name["nesterov"].momentum > 0
+    assert "| variant | lr | β | predicted updates to a gap <= 0.001 | measured (in 1100) | final gap |" in out
+    assert (tmp_path / "runs" / "linear-compare" / "compare_paths.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(UserError, match="already holds config, best_step"):
+        run_compare(["-c", str(REPO / "configs" / "linear.yaml"), "--trainer.max_steps=10"])

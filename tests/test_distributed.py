@@ -23,6 +23,8 @@ CASES = [
     (LogisticRegression, LogisticDataModule, 200, {}),  # 100 rows: 50 and 50
     (LogisticRegression, LogisticDataModule, 200, {"l2": 0.01, "l1": 0.001}),
     (SoftmaxRegression, IrisDataModule, 150, {"l2": 0.01, "lr": 0.1}),  # 150 rows: 75 and 75
+    (LinearRegression, LinearDataModule, 60, {"momentum": 0.8, "lr": 0.02}),  # the velocity, all-reduced
+    (PolynomialRegression, PolynomialDataModule, 101, {"momentum": 0.7, "nesterov": True, "lr": 0.005}),
 ]
 # Float32 summation order alone moves the parameters this much: softmax on iris (κ ≈ 2.9e4) after
 # 150 updates ends 1.9e-6 (automatic) and 3.4e-6 (manual) apart with its rows merely permuted.
@@ -50,7 +52,7 @@ def fit(model_cls, dm_cls, updates, optimization, model_kwargs, **trainer_kwargs
 @pytest.mark.parametrize(
     ("model_cls", "dm_cls", "updates", "model_kwargs"),
     CASES,
-    ids=["linear", "polynomial", "logistic", "logistic-penalised", "softmax"],
+    ids=["linear", "polynomial", "logistic", "logistic-penalised", "softmax", "linear-momentum", "polynomial-nesterov"],
 )
 def test_two_processes_match_one(model_cls, dm_cls, updates, model_kwargs, optimization):
     """Every update all-reduces (manual twin: 50 updates per step, each through manual_backward)."""

@@ -973,3 +973,46 @@ def test_a_real_full_disk(tmp_path):
                 torch.load(path, weights_only=True)  # every checkpoint left loads
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["fit", "-c", LINEAR, "--model.momentum=-0.5"],
+            "error: model.init_args.momentum must be a finite number >= 0, got -0.5",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.momentum=1"],
+            "error: model.init_args.momentum must be in [0, 1) (the velocity would grow without bound), got 1.0",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.momentum=auto"],
+            "error: model.init_args.momentum 'auto' needs lr='auto' too: the best β goes with its own step",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.nesterov=true"],
+            "error: model.init_args.nesterov needs momentum > 0 (Nesterov's update looks ahead along the velocity)",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.lr=auto", "--model.optimizer=Adam"],
+            "error: model.init_args.lr 'auto' is a step of gradient descent (optimizer SGD), not of Adam",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.momentum=0.9", "--model.optimizer_kwargs={momentum: 0.5}"],
+            "error: model.init_args.momentum is given twice: as momentum=0.9/nesterov=False and in optimizer_kwargs "
+            "(momentum): give it once, as momentum (and nesterov)",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.lr=auto", "--data.batch_size=5"],
+            "error: model.init_args.lr: 'auto' needs full-batch data (data.init_args.batch_size null, shuffle false): "
+            "it is computed from every training row",
+        ),
+        (
+            ["fit", "-c", LINEAR, "--model.lr=fast"],
+            "error: model.init_args.lr: Expected a <class 'float'>; Expected a typing.Literal['auto']",
+        ),
+    ],
+)
+def test_momentum_and_auto_mistakes(tmp_path, monkeypatch, capsys, args, expected):
+    assert run_cli_expecting_error(tmp_path, monkeypatch, capsys, args) == expected

@@ -453,3 +453,23 @@ def test_a_run_without_a_config_is_watched_and_quiet(tmp_path):
     assert "hp_metric" not in events
     assert (tmp_path / "runs" / "logistic" / "version_0" / "figures" / "step_001000.png").is_file()
     assert (tmp_path / "runs" / "logistic" / "version_0" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_predict_scales_with_the_checkpoints_statistics_not_the_datas(tmp_path, monkeypatch, capsys):
+    """Lightning restores the data module's state from the checkpoint: predicting with other
+    training rows configured still scales the new rows as the fit did."""
+    from lit_basics.cli import cli_main
+
+    monkeypatch.chdir(tmp_path)
+    names, train, new, x_new = cancer_files(tmp_path)
+    shifted = write_csv(
+        tmp_path / "other.csv", [*names, "benign"], np.loadtxt(train, delimiter=",", skiprows=1) * [*[3.0] * 30, 1.0]
+    )
+    common = ["--model=LogisticRegression", "--model.l2=0.01", "--data=ArrayDataModule", "--data.scale=standardize"]
+    common += ["--trainer.enable_progress_bar=false"]
+    fit = cli_main(["fit", *common, f"--data.path={train}", "--trainer.max_steps=50"])
+    cli = cli_main(["predict", *common, f"--data.path={shifted}", "--ckpt_path=last", f"--data.predict_path={new}"])
+    assert cli.datamodule.scaling.offset.tolist() == fit.datamodule.scaling.offset.tolist()
+    with open(Path(cli.trainer.log_dir) / "predictions.csv") as f:
+        probabilities = [float(row["probability"]) for row in csv.DictReader(f)]
+    assert probabilities == fit.model.predict(fit.datamodule.transform(x_new))["probability"].squeeze(1).tolist()

@@ -44,6 +44,9 @@ VARIANTS = {
     "manual": ["--model.optimization=manual"],  # 100 updates per Lightning step, as configured
     "manual_one_per_step": ["--model.optimization=manual", "--model.updates_per_step=1"],
     "shuffled_minibatch": ["--data.batch_size=16", "--data.shuffle=true", "--data.passes_per_epoch=25"],
+    # The velocity is optimizer state: saved in every checkpoint, restored on resume.
+    "momentum_automatic": ["--model.momentum=0.9", "--model.lr=0.2"],
+    "nesterov_manual": ["--model.optimization=manual", "--model.momentum=0.8", "--model.nesterov=true"],
 }
 
 

@@ -73,6 +73,7 @@ class LitBasicsCLI(LightningCLI):
         self._instantiator = SectionInstantiator()
         self._checkpoints: dict[str, dict[str, Any]] = {}
         self._given: set[str] = set()
+        self.diagnosis: Any = None
         super().__init__(GradientDescentModule, InMemoryDataModule, args=args, **options)
 
     @override
@@ -251,11 +252,25 @@ class LitBasicsCLI(LightningCLI):
             if not model.automatic_optimization and datamodule.full_batch and model.updates_per_step > 1:
                 print(f"Manual twin: up to {model.updates_per_step} full-batch updates per Lightning step")
         if not datamodule.full_batch:
+            if model.auto_lr:
+                raise ConfigError(
+                    "model.init_args.lr",
+                    "'auto' needs full-batch data (data.init_args.batch_size null, shuffle false): it is computed "
+                    "from every training row",
+                )
             return
+        # lr: auto (momentum: auto) from the model as drawn: a resumed run chooses what the first did.
+        try:
+            chosen = model.resolve_auto(*datamodule.training_rows())
+        except ArgumentError as exc:
+            raise ConfigError("model.init_args", exc) from None
+        if chosen and _rank() == 0:
+            print(chosen)
         ckpt_path = self.config["fit"].get("ckpt_path")
         if ckpt_path:  # predict from where the fit will start
             model.load_state_dict(self._checkpoint(ckpt_path)["state_dict"])
         diagnosis, reason = diagnose_fit(self.trainer, model, datamodule)
+        self.diagnosis = diagnosis  # the fit's start, at its settings (lit-basics compare reads it)
         if _rank() != 0:
             return
         if diagnosis is None:
@@ -269,7 +284,7 @@ class LitBasicsCLI(LightningCLI):
         if advice is not None:
             print(advice.summary())
         if model.lr >= diagnosis.max_stable_lr:
-            rate = abs(1 - model.lr * float(diagnosis.eigenvalues[-1]))
+            rate = diagnosis.spectral_radius()
             consequence = ": the loss will grow without bound" if diagnosis.exact else ""
             sys.stdout.flush()
             sys.stderr.write(

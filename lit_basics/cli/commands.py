@@ -17,6 +17,8 @@ __all__ = ["EXTRA_COMMANDS", "run_extra_command", "serve_tensorboard"]
 EXTRA_COMMANDS = {
     "tour": "the notes' tensor and autograd walkthrough, each claim checked",
     "tensorboard": "serve TensorBoard on the runs directory (default: runs) and print its URL",
+    "compare": "a config's run beside the best step, heavy-ball and Nesterov momentum, Adam and standardised "
+    "features, each under runs/<model>-compare/<variant>/, then one table (predicted and measured updates)",
 }
 
 
@@ -38,6 +40,19 @@ def run_extra_command(name: str, argv: list[str]) -> None:
         run_tour()
     elif name == "tensorboard":
         serve_tensorboard(argv)
+    elif name == "compare":
+        if any(a in ("-h", "--help") for a in argv):
+            from lit_basics import compare
+
+            print(f"usage: lit-basics compare -c CONFIG [fit options ...]\n\n{compare.__doc__}")
+            return
+        from lit_basics.cli.boundary import user_errors_end_the_command
+        from lit_basics.cli.known_warnings import filter_known_warnings
+        from lit_basics.compare import run_compare
+
+        filter_known_warnings()
+        with user_errors_end_the_command():
+            run_compare(argv)
 
 
 def _port(text: str) -> int:

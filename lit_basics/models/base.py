@@ -64,6 +64,9 @@ class GradientDescentModule(pl.LightningModule):
             ``{"momentum": 0.9}``; checked against the optimizer when the model is built.
         l2: weight of ``½‖w‖²``, finite and >= 0.
         l1: weight of ``‖w‖₁``, finite and >= 0 (its gradient is ``l1 · sign(w)``).
+        momentum: heavy-ball momentum β in [0, 1) (torch's formulation: ``v = β·v + g``,
+            ``p -= lr·v``); both twins (``torch.optim.SGD`` / :class:`NotesSGD`).
+        nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``), with ``momentum > 0``.
         updates_per_step: manual twin only: the full-batch updates taken in one Lightning step
             (never past ``max_steps``). The whole loop of the notes then runs inside a few steps,
             each update still counted by Lightning. A mini-batch or a shuffled batch gets one
@@ -82,28 +85,120 @@ class GradientDescentModule(pl.LightningModule):
     def __init__(
         self,
         *,
-        lr: float,
+        lr: float | Literal["auto"],
         optimization: Optimization,
         optimizer: str,
         optimizer_kwargs: dict[str, Any] | None,
         l2: float = 0.0,
         l1: float = 0.0,
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
+        momentum: float | Literal["auto"] = 0.0,
+        nesterov: bool = False,
     ) -> None:
         super().__init__()
         # Everything is checked before a family draws w: a rejected model consumes no random numbers.
-        self.lr = check_positive_float("lr", lr)
+        self.auto_lr, self.auto_momentum = lr == "auto", momentum == "auto"
+        if self.auto_momentum and not self.auto_lr:
+            raise ArgumentError("momentum", "'auto' needs lr='auto' too: the best β goes with its own step")
+        if self.auto_lr and optimizer != "SGD":
+            raise ArgumentError("lr", f"'auto' is a step of gradient descent (optimizer SGD), not of {optimizer}")
+        # Until resolve_auto() sets it from the data (at the start of a fit), an automatic lr is 1.
+        self.lr = 1.0 if self.auto_lr else check_positive_float("lr", lr)
+        momentum = 0.0 if self.auto_momentum else momentum
         self.l2 = check_nonnegative_float("l2", l2)
         self.l1 = check_nonnegative_float("l1", l1)
         self.updates_per_step = check_positive_int("updates_per_step", updates_per_step)
         self.optimization = check_choice("optimization", optimization, ("automatic", "manual"))
         self.automatic_optimization = optimization == "automatic"
+        self.momentum, self.nesterov = _checked_momentum(
+            momentum, nesterov, optimizer, optimizer_kwargs, auto=self.auto_momentum
+        )
         self.optimizer_class, self.optimizer_kwargs = _checked_optimizer(
             optimizer, optimizer_kwargs, self.lr, optimization
         )
+        if optimizer == "SGD" and not self.momentum and self.optimizer_kwargs.get("momentum"):
+            # SGD's momentum given through optimizer_kwargs (checked by torch above): the same β.
+            self.momentum = float(self.optimizer_kwargs["momentum"])
+            self.nesterov = bool(self.optimizer_kwargs.get("nesterov", False))
+        if self.momentum:  # torch.optim.SGD's own arguments (the manual twin's NotesSGD takes the same)
+            self.optimizer_kwargs = {**self.optimizer_kwargs, "momentum": self.momentum, "nesterov": self.nesterov}
         self.val_loss = MeanMetric()
         self.test_loss = MeanMetric()
         self._epoch_start = 0  # global_step when the current epoch began
+
+    def resolve_auto(self, x: torch.Tensor, y: torch.Tensor, tol: float = 1e-3) -> str | None:
+        """Set ``lr="auto"`` (and ``momentum="auto"``) from the training rows ``(x, y)`` and the
+        current parameters (the start); the hyperparameters (and so checkpoints) get the numbers.
+
+        - Squared error (a quadratic: counts are exact): the constant step (with momentum: the
+          ``(lr, β)`` pair; with a given β: the step for it) that reaches a loss gap ``<= tol`` in
+          the fewest updates from this start (:meth:`~lit_basics.diagnostics.Diagnosis.best_step`,
+          :meth:`~lit_basics.diagnostics.Diagnosis.best_momentum`).
+        - Logistic and softmax regression: ``lr = 1/L`` with ``L`` the global bound of the loss's
+          curvature (:meth:`~lit_basics.reference.Objective.curvature_bound`): gradient descent
+          with it decreases the loss from any start. ``momentum="auto"`` takes the β that the
+          curvature at the optimum predicts reaches ``tol`` soonest at that step (an estimate).
+
+        Returns:
+            One line saying what was chosen and why (``None``: nothing was automatic).
+
+        Raises:
+            ArgumentError: naming ``lr``/``momentum`` when it cannot be computed (no finite
+                optimum for ``momentum="auto"``, too many parameters).
+        """
+        if not self.auto_lr:
+            return None
+        from lit_basics.diagnostics import diagnose
+
+        objective = self.reference_objective(x, y)
+        try:
+            diagnosis = diagnose(self, x, y)
+        except ValueError as exc:
+            if self.auto_momentum or objective.data_loss == "squared_error":
+                raise ArgumentError(
+                    "momentum" if self.auto_momentum else "lr", f"'auto' cannot be computed: {exc}"
+                ) from None
+            diagnosis = None
+        beta, nesterov, chose_beta = self.momentum, self.nesterov, self.auto_momentum
+        if objective.data_loss == "squared_error":
+            assert diagnosis is not None
+            if self.auto_momentum:
+                lr, beta, count = diagnosis.best_momentum(tol, nesterov=nesterov)
+                why = f"the (lr, β) that reach a loss gap <= {tol:g} in the fewest updates from this start: {count}"
+            else:
+                lr, count = diagnosis.best_step(tol, momentum=beta, nesterov=nesterov)
+                why = f"the step that reaches a loss gap <= {tol:g} in the fewest updates from this start: {count}"
+        else:
+            lr = 1.0 / objective.curvature_bound()
+            why = "1/L, L the curvature bound of the loss anywhere: the loss decreases from any start"
+            if self.auto_momentum and diagnosis is not None:
+                beta, count = diagnosis.best_beta(lr, tol, nesterov=nesterov)
+                why += f"; β: the fewest updates to a loss gap <= {tol:g} predicted at that step: {count} (an estimate)"
+        self.lr, self.momentum = float(lr), float(beta)
+        self.auto_lr = self.auto_momentum = False
+        if self.momentum:
+            self.optimizer_kwargs = {**self.optimizer_kwargs, "momentum": self.momentum, "nesterov": self.nesterov}
+        # What a checkpoint and the logged hyperparameters hold: the numbers, not "auto".
+        for hparams in (self.hparams, getattr(self, "_hparams_initial", None)):
+            if hparams is not None:
+                hparams["lr"], hparams["momentum"] = self.lr, self.momentum
+        settings = f"lr = {self.lr:.6g}" + (f", momentum β = {self.momentum:.6g}" if chose_beta else "")
+        return f"Automatic: {settings} ({why})"
+
+    @override
+    def setup(self, stage: str) -> None:
+        # lr="auto" outside the CLI (which resolves it before the run and prints it): from the
+        # whole training set, before Lightning builds the optimizer.
+        if stage != "fit" or not self.auto_lr:
+            return
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if not getattr(datamodule, "full_batch", False):
+            raise ArgumentError(
+                "lr",
+                "'auto' needs full-batch data (batch_size null, shuffle false): it is computed from every training row",
+            )
+        x, y = datamodule.training_rows()  # type: ignore[union-attr]
+        self.resolve_auto(x, y)
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
@@ -258,7 +353,7 @@ class GradientDescentModule(pl.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.automatic_optimization:
             return self.optimizer_class(self.parameters(), lr=self.lr, **self.optimizer_kwargs)
-        return NotesSGD(self.parameters(), lr=self.lr)
+        return NotesSGD(self.parameters(), lr=self.lr, momentum=self.momentum, nesterov=self.nesterov)
 
     # --- evaluation -------------------------------------------------------------------------
     @override
@@ -300,6 +395,30 @@ class GradientDescentModule(pl.LightningModule):
         return self.predict(batch[0])
 
 
+def _checked_momentum(
+    momentum: Any, nesterov: Any, optimizer: Any, kwargs: dict[str, Any] | None, *, auto: bool = False
+) -> tuple[float, bool]:
+    """``(β, nesterov)`` checked: 0 <= β < 1, Nesterov only with β > 0, SGD only, and not given
+    twice (``optimizer_kwargs`` too)."""
+    beta = check_nonnegative_float("momentum", momentum)
+    if beta >= 1.0:
+        raise ArgumentError("momentum", f"must be in [0, 1) (the velocity would grow without bound), got {momentum!r}")
+    if not isinstance(nesterov, bool):
+        raise ArgumentError("nesterov", f"must be true or false, got {nesterov!r}")
+    if nesterov and beta == 0 and not auto:
+        raise ArgumentError("nesterov", "needs momentum > 0 (Nesterov's update looks ahead along the velocity)")
+    given_twice = sorted(set(kwargs or {}) & {"momentum", "nesterov"})
+    if (beta or nesterov) and given_twice:
+        raise ArgumentError(
+            "momentum",
+            f"is given twice: as momentum={beta:g}/nesterov={nesterov} and in optimizer_kwargs "
+            f"({', '.join(given_twice)}): give it once, as momentum (and nesterov)",
+        )
+    if beta and str(optimizer) != "SGD":
+        raise ArgumentError("momentum", f"is SGD's; {optimizer} has its own (e.g. Adam's betas in optimizer_kwargs)")
+    return beta, bool(nesterov)
+
+
 def _checked_optimizer(
     name: Any, kwargs: dict[str, Any] | None, lr: float, optimization: str
 ) -> tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]:
@@ -312,8 +431,9 @@ def _checked_optimizer(
     if optimization == "manual" and (name != "SGD" or kwargs):
         raise ArgumentError(
             "optimizer",
-            f"must be 'SGD' without optimizer_kwargs for the manual twin, which does plain gradient descent by hand "
-            f"(p -= lr * p.grad); got {name!r} with {kwargs}: use optimization='automatic' for other optimizers",
+            f"must be 'SGD' without optimizer_kwargs for the manual twin, which does gradient descent by hand "
+            f"(p -= lr * p.grad; momentum and nesterov are the model's own arguments); got {name!r} with {kwargs}: "
+            "use optimization='automatic' for other optimizers",
         )
     if not is_plain(kwargs):
         raise ArgumentError("optimizer_kwargs", f"must hold plain values (numbers, strings, lists), got {kwargs!r}")

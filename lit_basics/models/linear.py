@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -34,6 +34,10 @@ class LinearRegression(GradientDescentModule):
         l2: weight of ``½‖w‖²`` (ridge regression); ``b`` is not penalised.
         l1: weight of ``‖w‖₁`` (the lasso); ``b`` is not penalised.
         updates_per_step: full-batch updates per Lightning step of the manual twin.
+        momentum: heavy-ball momentum β in [0, 1), torch's formulation (``v = β·v + g``,
+            ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
+            ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
+        nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
 
     Example:
         >>> _ = torch.manual_seed(2017)
@@ -47,13 +51,15 @@ class LinearRegression(GradientDescentModule):
     def __init__(
         self,
         in_features: int = 1,
-        lr: float = 1e-2,
+        lr: float | Literal["auto"] = 1e-2,
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
         optimizer_kwargs: dict[str, Any] | None = None,
         l2: float = 0.0,
         l1: float = 0.0,
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
+        momentum: float | Literal["auto"] = 0.0,
+        nesterov: bool = False,
     ) -> None:
         check_positive_int("in_features", in_features)
         super().__init__(
@@ -64,6 +70,8 @@ class LinearRegression(GradientDescentModule):
             l2=l2,
             l1=l1,
             updates_per_step=updates_per_step,
+            momentum=momentum,
+            nesterov=nesterov,
         )
         self.save_hyperparameters()
         self.in_features = in_features

@@ -48,6 +48,10 @@ class LogisticRegression(GradientDescentModule):
         l2: weight of ``½‖w‖²`` (sklearn's ``LogisticRegression(C=1 / (l2 · N))``); ``b`` is not penalised.
         l1: weight of ``‖w‖₁``; ``b`` is not penalised.
         updates_per_step: full-batch updates per Lightning step of the manual twin.
+        momentum: heavy-ball momentum β in [0, 1), torch's formulation (``v = β·v + g``,
+            ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
+            ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
+        nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
 
     Example:
         >>> model = LogisticRegression()
@@ -63,7 +67,7 @@ class LogisticRegression(GradientDescentModule):
     def __init__(
         self,
         in_features: int = 2,
-        lr: float = 1.0,
+        lr: float | Literal["auto"] = 1.0,
         loss: Literal["bce_with_logits", "notes"] = "bce_with_logits",
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
@@ -71,6 +75,8 @@ class LogisticRegression(GradientDescentModule):
         l2: float = 0.0,
         l1: float = 0.0,
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
+        momentum: float | Literal["auto"] = 0.0,
+        nesterov: bool = False,
     ) -> None:
         check_positive_int("in_features", in_features)
         check_choice("loss", loss, ("bce_with_logits", "notes"))
@@ -82,6 +88,8 @@ class LogisticRegression(GradientDescentModule):
             l2=l2,
             l1=l1,
             updates_per_step=updates_per_step,
+            momentum=momentum,
+            nesterov=nesterov,
         )
         self.save_hyperparameters()
         self.in_features = in_features

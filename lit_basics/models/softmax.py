@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,10 @@ class SoftmaxRegression(GradientDescentModule):
         optimizer: a ``torch.optim`` optimizer name for the automatic twin.
         optimizer_kwargs: its further arguments.
         updates_per_step: full-batch updates per Lightning step of the manual twin.
+        momentum: heavy-ball momentum β in [0, 1), torch's formulation (``v = β·v + g``,
+            ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
+            ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
+        nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
 
     Example:
         >>> model = SoftmaxRegression(in_features=4, num_classes=3)
@@ -58,13 +62,15 @@ class SoftmaxRegression(GradientDescentModule):
         self,
         in_features: int = 4,
         num_classes: int = 3,
-        lr: float = 0.1,
+        lr: float | Literal["auto"] = 0.1,
         l2: float = 0.0,
         l1: float = 0.0,
         optimization: Optimization = "automatic",
         optimizer: str = "SGD",
         optimizer_kwargs: dict[str, Any] | None = None,
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
+        momentum: float | Literal["auto"] = 0.0,
+        nesterov: bool = False,
     ) -> None:
         check_positive_int("in_features", in_features)
         if num_classes is None:
@@ -83,6 +89,8 @@ class SoftmaxRegression(GradientDescentModule):
             l2=l2,
             l1=l1,
             updates_per_step=updates_per_step,
+            momentum=momentum,
+            nesterov=nesterov,
         )
         self.save_hyperparameters()
         self.in_features = in_features
