@@ -154,6 +154,7 @@ def run_compare(argv: list[str]) -> list[CompareRow]:
             f"{save_dir / name} already holds {', '.join(existing)}: remove it (or run elsewhere) to compare again",
         )
     rows: list[CompareRow] = []
+    first: Any = None  # the config's own run: its problem is the figure's (standardized is another)
     for variant, extra in VARIANTS:
         if variant == "standardized" and any("scale=standardize" in a for a in argv):
             continue  # the config standardises already
@@ -174,6 +175,7 @@ def run_compare(argv: list[str]) -> list[CompareRow]:
         with contextlib.redirect_stdout(io.StringIO()) as out, _argv([sys.argv[0]]):
             cli = LitBasicsCLI(args=args, trainer_defaults={"callbacks": [recorder]})
         model, trainer = cli.model, cli.trainer
+        first = first or cli
         chosen = next((line for line in out.getvalue().splitlines() if line.startswith("Automatic:")), "")
         print(chosen.removeprefix("Automatic: ") or f"lr = {model.lr:g}", flush=True)
         diagnosis = getattr(cli, "diagnosis", None)
@@ -195,7 +197,7 @@ def run_compare(argv: list[str]) -> list[CompareRow]:
         )
     print()
     print(table(rows, updates=int(trainer.max_steps)))
-    figure = _contour_figure(cli, rows, save_dir / name)
+    figure = _contour_figure(first, rows, save_dir / name)
     if figure is not None:
         print(f"\nPaths: {figure}")
     print(f"Runs: {save_dir / name}  (view: lit-basics tensorboard --logdir {save_dir / name})")

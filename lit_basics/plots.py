@@ -42,8 +42,9 @@ def draw(kind: str, data: dict[str, np.ndarray], title: str) -> Any:
     """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5.0, 3.75), dpi=80)
-    figure.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.9)
+    several = kind == "contours" and sum(key.startswith("path:") for key in data) > 1
+    figure = Figure(figsize=(7.5, 4.2) if several else (5.0, 3.75), dpi=80)
+    figure.subplots_adjust(left=0.09 if several else 0.13, right=0.68 if several else 0.97, bottom=0.13, top=0.9)
     ax = figure.add_subplot()
     if kind == "contours":
         _draw_contours(ax, data)
@@ -52,7 +53,10 @@ def draw(kind: str, data: dict[str, np.ndarray], title: str) -> Any:
     else:
         _draw_notes(ax, kind, data)
     ax.set_title(title, fontsize="medium")
-    ax.legend(loc="best", fontsize="small")
+    if several:  # lit-basics compare: the legend beside the paths, not over them
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    else:
+        ax.legend(loc="best", fontsize="small")
     return figure
 
 
