@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU check (<= 5 minutes on one GPU): every config on the GPU, the automatic twin and the manual
 # twin (1 update per step, and the configs' updates_per_step), a one-GPU DDP run, a user's own
-# table (the breast-cancer CSV, standardised: fit, then predict new rows from the checkpoint), and
-# the benchmark's CUDA section; prints a summary table. Needs scikit-learn for the table
+# table (the breast-cancer CSV, standardised: fit, then predict new rows from the checkpoint), a
+# `lit-basics compare` of the notes' linear regression, and the benchmark's CUDA section; prints a summary table. Needs scikit-learn for the table
 # (pip install -e ".[dev]").
 #   bash scripts/gpu_check.sh            (in an environment where `pip install -e .` was run)
 set -uo pipefail
@@ -20,7 +20,7 @@ run() {  # name, then lit-basics arguments
   local start=$SECONDS
   if (cd "$work" && timeout 120 lit-basics "$@" > "$work/$name.log" 2>&1); then status=ok; else status=FAILED; fi
   local line
-  line=$(grep -E "^Trained|^Predictions|^error:" "$work/$name.log" | tail -1)
+  line=$(grep -E "^Trained|^Predictions|^\| (heavy_ball|nesterov) |^error:" "$work/$name.log" | tail -1)
   results+=("| $name | $status | $((SECONDS - start)) s | ${line} |")
 }
 for config in linear polynomial logistic softmax; do
@@ -38,6 +38,7 @@ own=(--model LogisticRegression --model.l2=0.01 --data ArrayDataModule --data.pa
      --data.scale=standardize --data.val_fraction=0.2 --trainer.accelerator=gpu --trainer.enable_progress_bar=false)
 run "own-data-fit" fit "${own[@]}"
 run "own-data-predict" predict "${own[@]}" --ckpt_path last --data.predict_path "$work/cancer/new.csv"
+run "compare-linear" compare -c "$PWD/configs/linear.yaml" --trainer.accelerator=gpu --trainer.max_steps=1100
 bench_start=$SECONDS
 if timeout 150 python scripts/benchmark.py --cuda-only --out "$work/bench" > "$work/bench.log" 2>&1; then
   bench=ok
