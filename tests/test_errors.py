@@ -107,7 +107,11 @@ def test_bad_class_label_in_a_users_csv(tmp_path, monkeypatch, capsys):
 CONFIG_CASES = [
     # model
     ("unknown_key", [LINEAR, "--model.foo=1"], "error: model.init_args: Option 'foo' is not accepted"),
-    ("wrong_type", [LINEAR, "--model.lr=abc"], "error: model.init_args.lr: Expected a <class 'float'>. Got value: abc"),
+    (
+        "wrong_type",
+        [LINEAR, "--model.lr=abc"],
+        "error: model.init_args.lr: Expected a <class 'float'>; Expected a typing.Literal['auto']. Got value: abc",
+    ),
     ("lr_zero", [LINEAR, "--model.lr=0"], "error: model.init_args.lr must be a finite number > 0, got 0.0"),
     ("lr_negative", [LINEAR, "--model.lr=-0.5"], "error: model.init_args.lr must be a finite number > 0, got -0.5"),
     ("lr_infinite", [LINEAR, "--model.lr=.inf"], "error: model.init_args.lr must be a finite number > 0, got inf"),
@@ -133,9 +137,9 @@ CONFIG_CASES = [
     (
         "manual_adam",
         [LINEAR, "--model.optimization=manual", "--model.optimizer=Adam"],
-        "error: model.init_args.optimizer must be 'SGD' without optimizer_kwargs for the manual twin, which does plain "
-        "gradient descent by hand (p -= lr * p.grad); got 'Adam' with {}: use optimization='automatic' for other "
-        "optimizers",
+        "error: model.init_args.optimizer must be 'SGD' without optimizer_kwargs for the manual twin, which does "
+        "gradient descent by hand (p -= lr * p.grad; momentum and nesterov are the model's own arguments); got 'Adam' "
+        "with {}: use optimization='automatic' for other optimizers",
     ),
     # optimizer and its kwargs
     (
@@ -158,7 +162,7 @@ CONFIG_CASES = [
     (
         "optimizer_kwargs_type",
         [LINEAR, "--model.optimizer_kwargs=[1, 2]"],
-        "error: model.init_args.optimizer_kwargs: Expected a <class 'dict'>",
+        "error: model.init_args.optimizer_kwargs: Expected a <class 'dict'>. Got value: [1, 2]",
     ),
     # data
     (
@@ -169,7 +173,7 @@ CONFIG_CASES = [
     (
         "batch_size_type",
         [LINEAR, "--data.batch_size=1.5"],
-        "error: data.init_args.batch_size: Expected a <class 'int'>",
+        "error: data.init_args.batch_size: Expected a <class 'int'>. Got value: 1.5",
     ),
     (
         "val_fraction",
@@ -266,7 +270,7 @@ CONFIG_CASES = [
     (
         "seed",
         [LINEAR, "--seed_everything=abc"],
-        "error: seed_everything: Expected a <class 'bool'>; Expected a <class 'int'>",
+        "error: seed_everything: Expected a <class 'bool'>; Expected a <class 'int'>. Got value: abc",
     ),
     (
         "seed_negative",
@@ -433,7 +437,7 @@ CALLBACK_AND_LOGGER_CASES = [
     (
         "logger_type",
         lambda c: logger(c)["init_args"].update(version=[1]),
-        "error: trainer.logger.init_args.version: Expected a <class 'int'>; Expected a <class 'str'>",
+        "error: trainer.logger.init_args.version: Expected a <class 'int'>; Expected a <class 'str'>. Got value: [1]",
     ),
 ]
 
@@ -1010,7 +1014,7 @@ def test_a_real_full_disk(tmp_path):
         ),
         (
             ["fit", "-c", LINEAR, "--model.lr=fast"],
-            "error: model.init_args.lr: Expected a <class 'float'>; Expected a typing.Literal['auto']",
+            "error: model.init_args.lr: Expected a <class 'float'>; Expected a typing.Literal['auto']. Got value: fast",
         ),
     ],
 )

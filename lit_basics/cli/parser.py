@@ -44,11 +44,14 @@ def condense(message: str) -> str:
     """
     stack: list[tuple[int, str]] = []  # (indent, key part) of the blocks around the current line
     leaves: list[tuple[tuple[str, ...], str]] = []
+    given: dict[tuple[str, ...], str] = {}  # the value a union refused, by key
     class_path = ""
     for raw in message.splitlines():
         text = raw.strip()
         indent = len(raw) - len(raw.lstrip()) + (2 if text.startswith("- ") else 0)
         text = text.removeprefix("- ").strip()
+        if text.startswith("Given value:"):
+            given.setdefault(tuple(part for level, part in stack if level < indent), text.split(":", 1)[1].strip())
         if not text or text.startswith(_FRAME):
             continue
         while stack and stack[-1][0] >= indent:
@@ -78,6 +81,8 @@ def condense(message: str) -> str:
     reasons = list(dict.fromkeys(text for p, text in leaves if p == path))
     key = ".".join(path)
     reason = re.sub(r"\s+", " ", "; ".join(reasons))
+    if path in given and "Got value" not in reason:
+        reason += f". Got value: {given[path]}"
     return f"{key}: {reason}" if key else reason
 
 
