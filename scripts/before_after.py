@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> dict:
             + " | ".join(f"{report[name][k]:.2f}" if "over" in k else f"{report[name][k]:.0f}" for k in keys)
             + " |"
         )
+    for name in ("before", "after"):
+        samples = ", ".join(f"{r['project_cpu']:.0f}" for r in report[name]["samples"])
+        print(f"{name}: project CPU µs/update per round: {samples}")
     cpu = report["after"]["project_cpu"] / report["before"]["project_cpu"]
     wall = report["after"]["project_wall"] / report["before"]["project_wall"]
     print(f"after / before (CPU): {cpu:.2f}x; wall: {wall:.2f}x")
