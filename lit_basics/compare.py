@@ -112,8 +112,12 @@ def _model_name(argv: list[str]) -> str:
         if arg in ("-c", "--config") and index + 1 < len(argv):
             try:
                 config = yaml.safe_load(Path(argv[index + 1]).read_text())
-            except (OSError, yaml.YAMLError):
-                continue  # the CLI reports it
+            except OSError as exc:
+                raise ConfigError(
+                    "compare", f"{argv[index + 1]}: cannot read the config: {exc.strerror or exc}"
+                ) from None
+            except yaml.YAMLError:
+                continue  # the CLI reports it, with its line
             model = config.get("model") if isinstance(config, dict) else None
             if isinstance(model, dict) and model.get("class_path"):
                 name = str(model["class_path"])
@@ -170,14 +174,13 @@ def run_compare(argv: list[str]) -> list[CompareRow]:
             "--inspector.figures=false",
             "--inspector.contours=false",
         ]
-        print(f"{variant}: ", end="", flush=True)
         # The variant's own command line only (LightningCLI warns when sys.argv holds another).
         with contextlib.redirect_stdout(io.StringIO()) as out, _argv([sys.argv[0]]):
             cli = LitBasicsCLI(args=args, trainer_defaults={"callbacks": [recorder]})
         model, trainer = cli.model, cli.trainer
         first = first or cli
         chosen = next((line for line in out.getvalue().splitlines() if line.startswith("Automatic:")), "")
-        print(chosen.removeprefix("Automatic: ") or f"lr = {model.lr:g}", flush=True)
+        print(f"{variant}: {chosen.removeprefix('Automatic: ') or f'lr = {model.lr:g}'}", flush=True)
         diagnosis = getattr(cli, "diagnosis", None)
         predicted = diagnosis.updates_to_gap(TOLERANCE) if diagnosis is not None and variant != "adam" else None
         measured, final = _measured(str(trainer.log_dir))

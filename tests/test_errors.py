@@ -1020,3 +1020,27 @@ def test_a_real_full_disk(tmp_path):
 )
 def test_momentum_and_auto_mistakes(tmp_path, monkeypatch, capsys, args, expected):
     assert run_cli_expecting_error(tmp_path, monkeypatch, capsys, args) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["compare"], "error: compare: needs a model: -c <config> (or --model X --data Y)"),
+        (
+            ["compare", "-c", "nope.yaml"],
+            "error: compare: nope.yaml: cannot read the config: No such file or directory",
+        ),
+        (
+            ["compare", "-c", LINEAR, "--model.momentum=2"],
+            "error: model.init_args.momentum must be in [0, 1) (the velocity would grow without bound), got 2.0",
+        ),
+    ],
+)
+def test_compare_mistakes_are_one_line(tmp_path, monkeypatch, capsys, args, expected):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.rstrip().splitlines()[-1] == expected
