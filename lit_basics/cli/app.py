@@ -165,7 +165,6 @@ class LitBasicsCLI(LightningCLI):
             self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
             print(f"Resuming from {checkpoint}")
         place_outputs(config)
-        _drop_switched_off_callbacks(config.get("trainer"))
 
     @override
     def instantiate_classes(self) -> None:
@@ -178,10 +177,6 @@ class LitBasicsCLI(LightningCLI):
 
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        config = self.config_init[str(self.subcommand)]
-        trainer_config = config.get("trainer")
-        always_on = [config.get(key) for key in self._always_on]
-        check_callback_states([*((trainer_config.get("callbacks") if trainer_config else None) or []), *always_on])
         try:
             return super().instantiate_trainer(**kwargs)
         # Every argument of the Trainer is a user's configured value, already type-checked by the
@@ -192,18 +187,19 @@ class LitBasicsCLI(LightningCLI):
 
     @override
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> Trainer:
-        # enable_progress_bar=false / enable_checkpointing=false switch the always-on progress bar
-        # and checkpoint callback off (Lightning refuses the flag and the callback together).
+        # enable_progress_bar=false / enable_checkpointing=false switch the progress bar and the
+        # checkpoint callbacks off, the always-on ones and any listed (Lightning refuses the flag and
+        # the callback together); a progress bar of the user's own (RichProgressBar) replaces ours.
         switched_off = tuple(
             kind
             for flag, kind in (("enable_progress_bar", ProgressBar), ("enable_checkpointing", ModelCheckpoint))
             if config.get(flag) is False
         )
-        # ... and a progress bar of the user's own (RichProgressBar) replaces the always-on one.
-        if any(isinstance(c, ProgressBar) for c in config.get("callbacks") or []):
-            switched_off = (*switched_off, ProgressBar)
-        callbacks = [c for c in callbacks if not (switched_off and isinstance(c, switched_off))]
-        return super()._instantiate_trainer(config, callbacks)
+        listed = [c for c in config.get("callbacks") or [] if not (switched_off and isinstance(c, switched_off))]
+        replaced = (ProgressBar,) if any(isinstance(c, ProgressBar) for c in listed) else ()
+        callbacks = [c for c in callbacks if not isinstance(c, (*switched_off, *replaced))]
+        check_callback_states([*listed, *callbacks])
+        return super()._instantiate_trainer({**config, "callbacks": listed}, callbacks)
 
     @override
     def _run_subcommand(self, subcommand: str) -> None:
@@ -334,19 +330,3 @@ def _rank() -> int:
     """This process's global rank, known before the trainer sets up its strategy (from the
     launcher's environment; 0 in the process a user started)."""
     return int(getattr(rank_zero_only, "rank", 0))
-
-
-def _drop_switched_off_callbacks(trainer: Any) -> None:
-    """Honour ``enable_progress_bar=false`` / ``enable_checkpointing=false`` with a config that
-    lists the progress bar or checkpoint callback (Lightning refuses the two together)."""
-    if trainer is None:
-        return
-    switched_off = [
-        suffix
-        for flag, suffix in (("enable_progress_bar", "ProgressBar"), ("enable_checkpointing", "ModelCheckpoint"))
-        if trainer.get(flag, True) is False
-    ]
-    callbacks = trainer.get("callbacks") or []
-    trainer["callbacks"] = [
-        c for c in callbacks if not any(str(c.get("class_path", "")).endswith(s) for s in switched_off)
-    ]
