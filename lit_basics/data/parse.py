@@ -18,7 +18,7 @@ import numpy as np
 
 from lit_basics.errors import UserError
 
-__all__ = ["DataFileError", "Table", "class_labels", "line_of_row", "parse_csv", "read_table"]
+__all__ = ["DataFileError", "Table", "class_labels", "parse_csv", "read_table"]
 
 
 class DataFileError(UserError, ValueError):
@@ -178,11 +178,6 @@ def parse_csv(path: str | Path, *, expected_fields: int | None = None) -> np.nda
         >>> os.remove(f.name)
     """
     return read_table(path, expected_fields=expected_fields).values
-
-
-def line_of_row(path: str | Path, row: int) -> int:
-    """The 1-based line number of data row ``row`` of a file :func:`read_table` reads."""
-    return int(read_table(path).lines[row])
 
 
 def class_labels(table: Table, column: np.ndarray, num_classes: int) -> np.ndarray:
