@@ -101,6 +101,13 @@ class Diagnosis:
         factor = (1 + beta) / (1 + 2 * beta) if self.nesterov else 1 + beta
         return 2.0 * factor / float(self.eigenvalues[-1])
 
+    @property
+    def bound_name(self) -> str:
+        """How :attr:`max_stable_lr` is written: ``2/λmax``, ``2(1+β)/λmax``, ``2(1+β)/((1+2β)λmax)``."""
+        if not self.momentum:
+            return "2/λmax"
+        return "2(1+β)/((1+2β)λmax)" if self.nesterov else "2(1+β)/λmax"
+
     def at(self, lr: float, momentum: float = 0.0, nesterov: bool = False) -> Diagnosis:
         """The same problem and start with other settings."""
         return dataclasses.replace(self, lr=float(lr), momentum=float(momentum), nesterov=bool(nesterov and momentum))
@@ -288,13 +295,7 @@ class Diagnosis:
     def summary(self, tol: float = 1e-3) -> str:
         """One line: the learning rate against the stability bound, κ, and the predicted updates."""
         updates = self.updates_to_gap(tol)
-        bound = (
-            "2(1+β)/λmax"
-            if self.momentum and not self.nesterov
-            else "2(1+β)/((1+2β)λmax)"
-            if self.momentum
-            else "2/λmax"
-        )
+        bound = self.bound_name
         if updates is None:
             prediction = f"it does not converge: lr is not below {bound} = {self.max_stable_lr:.4g}"
         else:

@@ -15,6 +15,8 @@ from lit_basics.errors import ArgumentError
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
 from tests.helpers import ParamRecorder, tiny_trainer
 
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
 FAMILIES = {
     "linear": (LinearRegression, LinearDataModule, {"lr": 0.01}),
     "polynomial": (PolynomialRegression, PolynomialDataModule, {"lr": 0.001}),
@@ -198,3 +200,24 @@ def test_bad_momentum_values_name_the_argument(kwargs, argument, message):
         LinearRegression(**kwargs)
     assert info.value.argument == argument
     assert message in str(info.value)
+
+
+@pytest.mark.usefixtures("plain_argv")
+def test_an_unstable_momentum_is_warned_and_stopped_with_its_own_bound(tmp_path, monkeypatch, capsys):
+    from lit_basics.cli import cli_main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["fit", "-c", "configs/linear.yaml", "--model.lr=0.05", "--model.momentum=0.5", "--trainer.max_steps=500"]
+    with pytest.raises(SystemExit) as info:
+        cli_main([*[a.replace("configs/", f"{REPO}/configs/") for a in args], "--trainer.enable_progress_bar=false"])
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert "Heavy-ball momentum β=0.5: lr=0.05, stable below 2(1+β)/λmax = 0.03472" in captured.out
+    lines = captured.err.rstrip().splitlines()
+    assert any(
+        line.startswith("warning: model.init_args.lr=0.05 is not below 2(1+β)/λmax = 0.03472")
+        and "spectral radius" in line
+        for line in lines
+    )
+    assert "(gradient descent is stable below 2(1+β)/λmax = 0.03472)" in lines[-1]
+    assert lines[-1].startswith("error: update ")

@@ -121,7 +121,9 @@ class DivergenceStop(Callback):
             if datamodule is not None:
                 diagnosis, _ = diagnose_fit(trainer, pl_module, datamodule)
                 if diagnosis is not None:
-                    advice += f" (gradient descent is stable below 2/λmax = {diagnosis.max_stable_lr:.4g})"
+                    advice += (
+                        f" (gradient descent is stable below {diagnosis.bound_name} = {diagnosis.max_stable_lr:.4g})"
+                    )
         log_dir = run_directory(trainer)
         logs = f"; the logs up to it are in {log_dir}" if log_dir is not None else ""
         raise DivergenceError(

@@ -269,25 +269,20 @@ class LitBasicsCLI(LightningCLI):
         self.diagnosis = diagnosis  # the fit's start, at its settings (lit-basics compare reads it)
         if _rank() != 0:
             return
-        if diagnosis is None:
-            print(f"Gradient descent: no diagnosis ({reason})")
-            advice = scaling_advice(self.trainer, model, datamodule)
-            if advice is not None:
-                print(advice.summary())
-            return
-        print(diagnosis.summary())
+        print(diagnosis.summary() if diagnosis is not None else f"Gradient descent: no diagnosis ({reason})")
         advice = scaling_advice(self.trainer, model, datamodule)
         if advice is not None:
             print(advice.summary())
-        if model.lr >= diagnosis.max_stable_lr:
+        if diagnosis is not None and model.lr >= diagnosis.max_stable_lr:
             rate = diagnosis.spectral_radius()
             consequence = ": the loss will grow without bound" if diagnosis.exact else ""
+            factor = "|1 - lr·λmax|" if not model.momentum else "its spectral radius"
             sys.stdout.flush()
             sys.stderr.write(
-                f"warning: model.init_args.lr={model.lr:g} is not below 2/λmax = {diagnosis.max_stable_lr:.4g}, "
-                "the largest stable learning rate of this problem: near the optimum each update multiplies the "
-                f"error along the steepest direction by |1 - lr·λmax| = {rate:.3g}, so gradient descent cannot "
-                f"converge{consequence}\n"
+                f"warning: model.init_args.lr={model.lr:g} is not below {diagnosis.bound_name} = "
+                f"{diagnosis.max_stable_lr:.4g}, the largest stable learning rate of this problem: near the optimum "
+                f"each update multiplies the error along the steepest direction by {factor} = {rate:.3g}, so "
+                f"gradient descent cannot converge{consequence}\n"
             )
 
     def before_validate(self) -> None:
