@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from lit_basics.errors import ArgumentError
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
 from tests.helpers import ParamRecorder, tiny_trainer
 
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
 
 FAMILIES = {
     "linear": (LinearRegression, LinearDataModule, {"lr": 0.01}),
