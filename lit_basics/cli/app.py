@@ -30,7 +30,7 @@ from lit_basics.cli.defaults import CLI_DEFAULTS, CLI_PASSES_PER_EPOCH, NOTES_SE
 from lit_basics.cli.faults import DISK_FULL, disk_full_report
 from lit_basics.cli.instantiate import ALWAYS_ON, SectionInstantiator, config_section
 from lit_basics.cli.outputs import RUNS, check_outputs, place_outputs
-from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line, given_keys
+from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
 from lit_basics.cli.resume import newest_run_checkpoint, resume_newest_run
 from lit_basics.data import InMemoryDataModule
 from lit_basics.diagnostics import diagnose_fit, scaling_advice
@@ -92,9 +92,8 @@ class LitBasicsCLI(LightningCLI):
     @override
     def parse_arguments(self, parser: Any, args: ArgsType) -> None:
         argv = list(args) if isinstance(args, (list, tuple)) else sys.argv[1:] if args is None else []
-        check_command_line([str(a) for a in argv])
+        self._given = check_command_line([str(a) for a in argv])
         super().parse_arguments(parser, args)
-        self._given = given_keys([str(a) for a in argv])
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
         check_paths(config)

@@ -12,7 +12,7 @@ from typing_extensions import override
 from lit_basics.cli.boundary import fail
 from lit_basics.errors import ArgumentError, ConfigError
 
-__all__ = ["LINKED_KEYS", "OneLineErrorParser", "check_command_line", "condense", "given_keys"]
+__all__ = ["LINKED_KEYS", "OneLineErrorParser", "check_command_line", "condense"]
 
 #: Model arguments the CLI sets from the data (``data.num_features`` -> ``in_features``, ...).
 LINKED_KEYS = {"in_features": "data.num_features", "num_classes": "data.num_classes"}
@@ -96,16 +96,27 @@ class OneLineErrorParser(LightningArgumentParser):
         fail(condense(message))
 
 
-def check_command_line(argv: list[str]) -> None:
-    """What the parser would accept silently or report without a file name.
+def check_command_line(argv: list[str]) -> set[str]:
+    """What the parser would accept silently or report without a file name:
 
     - a config file that is not valid YAML: ``path:line: ...`` (jsonargparse omits the name);
     - a model argument the CLI sets from the data (:data:`LINKED_KEYS`): jsonargparse would drop
       the given value without a word.
 
+    Returns:
+        The config keys the command sets itself, on the command line or in its config files (each
+        file read once, here), dotted and without ``init_args`` (``data.passes_per_epoch``,
+        ``seed_everything``): where the CLI's own default differs from a class's, it applies only to
+        the keys not given.
+
     Raises:
         ConfigError: naming the file (and line) or the key.
+
+    Example:
+        >>> sorted(check_command_line(["fit", "--data.init_args.passes_per_epoch=3", "--seed_everything", "7"]))
+        ['data.passes_per_epoch', 'seed_everything']
     """
+    given: set[str] = set()
     for index, arg in enumerate(argv):
         for key, source in LINKED_KEYS.items():
             if re.match(rf"^--model\.(init_args\.)?{key}(=|$)", arg):
@@ -118,16 +129,20 @@ def check_command_line(argv: list[str]) -> None:
             path = argv[index + 1]
         elif arg.startswith("--config="):
             path = arg.split("=", 1)[1]
+        elif arg.startswith("--"):
+            given.add(arg[2:].split("=", 1)[0].replace(".init_args.", ".").removesuffix("+"))
         if path is not None:
-            _check_config_file(path)
+            given |= _flattened(_check_config_file(path))
+    return given
 
 
-def _check_config_file(path: str) -> None:
+def _check_config_file(path: str) -> Any:
+    """The parsed config file (``None`` when it cannot be read: the parser says so, naming it)."""
     try:
         with open(path, encoding="utf-8") as f:
             config = yaml.safe_load(f)
     except OSError:
-        return  # a missing file: the parser says so, naming it
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path
@@ -141,6 +156,7 @@ def _check_config_file(path: str) -> None:
             raise ConfigError(
                 "model.init_args", ArgumentError(key, f"is set from the data ({source}); remove it from {path}")
             )
+    return config
 
 
 def _kind(value: Any) -> str:
@@ -176,34 +192,6 @@ def _check_config_shape(path: str, config: Any) -> None:
             raise ConfigError(
                 path, f"{name}.init_args must be a mapping of argument: value, got {_kind(section['init_args'])}"
             )
-
-
-def given_keys(argv: list[str]) -> set[str]:
-    """The config keys a command sets itself, on the command line or in its config files, dotted
-    and without ``init_args`` (``data.passes_per_epoch``, ``seed_everything``): where the CLI's
-    own default differs from a class's, it applies only to the keys not given.
-
-    Example:
-        >>> sorted(given_keys(["fit", "--data.init_args.passes_per_epoch=3", "--seed_everything", "7"]))
-        ['data.passes_per_epoch', 'seed_everything']
-    """
-    keys: set[str] = set()
-    for index, arg in enumerate(argv):
-        path = None
-        if arg in ("-c", "--config") and index + 1 < len(argv):
-            path = argv[index + 1]
-        elif arg.startswith("--config="):
-            path = arg.split("=", 1)[1]
-        elif arg.startswith("--"):
-            keys.add(arg[2:].split("=", 1)[0].replace(".init_args.", ".").removesuffix("+"))
-        if path is not None:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    config = yaml.safe_load(f)
-            except (OSError, yaml.YAMLError):
-                continue  # reported by the parser
-            keys |= _flattened(config)
-    return keys
 
 
 def _flattened(config: Any, prefix: str = "") -> set[str]:
