@@ -21,6 +21,7 @@ Used for ``train/loss_gap`` and by :mod:`lit_basics.diagnostics`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,12 +77,14 @@ class Objective:
         l1: float = 0.0,
         num_classes: int = 1,
     ) -> None:
-        features = features.detach().to(torch.float64)
+        # The features are kept as given (float32 data is not copied to float64 whole): every sum
+        # over rows runs over blocks of rows cast to float64, ~16 MB at a time.
+        self.features = features.detach()
         self.data_loss = data_loss
-        self.n, self.k = features.shape
+        self.n, self.k = self.features.shape
         self.c = num_classes if data_loss == "softmax" else 1
-        self.design = torch.cat([features, torch.ones(self.n, 1, dtype=torch.float64, device=features.device)], dim=1)
-        target = y.detach().to(features.device).reshape(-1)
+        self.block = max(1, (1 << 21) // (self.k + 1))
+        target = y.detach().to(self.features.device).reshape(-1)
         self.labels = target.to(torch.int64) if data_loss == "softmax" else None
         self.y = target.to(torch.float64).reshape(-1, 1)
         self.l2, self.l1 = float(l2), float(l1)
@@ -90,6 +93,18 @@ class Objective:
         #: Positions of the weights ``w`` in ``θ`` (the bias row is not penalised).
         self.weight_mask = torch.zeros(size, dtype=torch.bool)
         self.weight_mask[: self.k * self.c] = True
+
+    def blocks(self) -> Iterator[tuple[slice, torch.Tensor]]:
+        """The design ``[features, 1]`` in float64, a block of rows at a time: ``(rows, block)``."""
+        for start in range(0, self.n, self.block):
+            rows = slice(start, min(start + self.block, self.n))
+            part = self.features[rows].to(torch.float64)
+            yield rows, torch.cat([part, torch.ones(part.shape[0], 1, dtype=torch.float64, device=part.device)], 1)
+
+    @property
+    def design(self) -> torch.Tensor:
+        """The whole design ``[features, 1]`` in float64, ``(N, K + 1)`` (small problems and tests)."""
+        return torch.cat([block for _, block in self.blocks()])
 
     # --- θ <-> (w, b) ------------------------------------------------------------------------
     def split(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,7 +119,12 @@ class Objective:
         return torch.cat([w64, b64]).reshape(-1)
 
     def _logits(self, theta: torch.Tensor) -> torch.Tensor:
-        return self.design @ theta.to(self.design.device).reshape(self.k + 1, self.c)
+        """``[features, 1] @ θ`` as ``(N, C)`` float64."""
+        matrix = theta.to(device=self.features.device, dtype=torch.float64).reshape(self.k + 1, self.c)
+        z = torch.empty(self.n, self.c, dtype=torch.float64, device=self.features.device)
+        for rows, block in self.blocks():
+            torch.mm(block, matrix, out=z[rows])
+        return z
 
     # --- the function and its derivatives ------------------------------------------------------
     def data_value(self, theta: torch.Tensor) -> float:
@@ -131,14 +151,20 @@ class Objective:
         (one output per sample: ``C = 1``)."""
         if self.c != 1:
             raise ValueError("values() evaluates one-output objectives only")
-        thetas = thetas.to(device=self.design.device, dtype=torch.float64)
-        z = self.design @ thetas.T  # (N, P)
-        if self.data_loss == "squared_error":
-            data = (z - self.y).pow(2).mean(dim=0)
-        else:
-            data = F.binary_cross_entropy_with_logits(z, self.y.expand_as(z), reduction="none").mean(dim=0)
+        thetas = thetas.to(device=self.features.device, dtype=torch.float64)
+        data = torch.zeros(thetas.shape[0], dtype=torch.float64, device=thetas.device)
+        step = max(1, self.block * (self.k + 1) // max(thetas.shape[0], 1))  # (rows, P) blocks of ~16 MB
+        for start in range(0, self.n, step):
+            rows = slice(start, min(start + step, self.n))
+            part = self.features[rows].to(torch.float64)
+            z = part @ thetas[:, :-1].T + thetas[:, -1]  # (rows, P)
+            y = self.y[rows]
+            if self.data_loss == "squared_error":
+                data += (z - y).pow(2).sum(dim=0)
+            else:
+                data += F.binary_cross_entropy_with_logits(z, y.expand_as(z), reduction="none").sum(dim=0)
         w = thetas[:, self.weight_mask.to(thetas.device)]
-        return (data + 0.5 * self.l2 * w.pow(2).sum(dim=1) + self.l1 * w.abs().sum(dim=1)).cpu()
+        return (data / self.n + 0.5 * self.l2 * w.pow(2).sum(dim=1) + self.l1 * w.abs().sum(dim=1)).cpu()
 
     def _residual(self, theta: torch.Tensor) -> torch.Tensor:
         """``∂(data loss)/∂logits · N``: ``(N, C)``."""
@@ -152,33 +178,61 @@ class Objective:
 
     def gradient(self, theta: torch.Tensor) -> torch.Tensor:
         """Gradient of the smooth part (data loss + ``l2/2 ‖w‖²``), flat, on the CPU."""
-        grad = (self.design.T @ self._residual(theta) / self.n).reshape(-1).cpu()
+        residual = self._residual(theta)
+        total = torch.zeros(self.k + 1, self.c, dtype=torch.float64, device=residual.device)
+        for rows, block in self.blocks():
+            total += block.T @ residual[rows]
+        grad = (total / self.n).reshape(-1).cpu()
         return grad + self.l2 * theta * self.weight_mask
+
+    def _weighted_gram(self, weight: torch.Tensor | None) -> torch.Tensor:
+        """``Σ_rows weight · dᵀd / N`` over the design's rows ``d`` (``weight`` ``(N,)``; ``None``: 1)."""
+        total = torch.zeros(self.k + 1, self.k + 1, dtype=torch.float64, device=self.features.device)
+        for rows, block in self.blocks():
+            total += block.T @ (block if weight is None else block * weight[rows].unsqueeze(1))
+        return total / self.n
 
     def hessian(self, theta: torch.Tensor) -> torch.Tensor:
         """Hessian of the smooth part, ``(size, size)``, on the CPU."""
-        d, n, c = self.design, self.n, self.c
+        c = self.c
         if self.data_loss == "squared_error":
-            h = 2.0 * (d.T @ d) / n
+            h = 2.0 * self._weighted_gram(None)
         elif self.data_loss == "logistic":
-            p = torch.sigmoid(self._logits(theta))
-            h = d.T @ (d * (p * (1 - p))) / n
+            p = torch.sigmoid(self._logits(theta)).reshape(-1)
+            h = self._weighted_gram(p * (1 - p))
         else:
             p = torch.softmax(self._logits(theta), dim=1)
-            blocks = torch.empty(self.k + 1, c, self.k + 1, c, dtype=torch.float64, device=d.device)
+            blocks = torch.empty(self.k + 1, c, self.k + 1, c, dtype=torch.float64)
             for i in range(c):
-                for j in range(c):
+                for j in range(i, c):
                     weight = p[:, i] * ((1.0 if i == j else 0.0) - p[:, j])
-                    blocks[:, i, :, j] = d.T @ (d * weight.unsqueeze(1)) / n
+                    blocks[:, i, :, j] = self._weighted_gram(weight).cpu()
+                    blocks[:, j, :, i] = blocks[:, i, :, j].T
             h = blocks.reshape(self.size, self.size)
         h = h.cpu()
         return h + torch.diag(self.l2 * self.weight_mask.to(torch.float64))
 
     def curvature_bound(self) -> float:
         """An upper bound of the Hessian's largest eigenvalue, anywhere (a step size ``1/L``)."""
-        gram = float(torch.linalg.eigvalsh((self.design.T @ self.design / self.n).cpu())[-1])
+        gram = float(torch.linalg.eigvalsh(self._weighted_gram(None).cpu())[-1])
         scale = {"squared_error": 2.0, "logistic": 0.25, "softmax": 0.5}[self.data_loss]
         return scale * gram + self.l2
+
+    def least_squares_r(self) -> torch.Tensor:
+        """``R`` of the QR factorisation of ``[design, y]`` (ridge rows appended), ``(K + 2, K + 2)``:
+        the rows' QR folded block by block (TSQR), in float64. Its leading ``(K+1)`` square and last
+        column give the least-squares problem ``R₁ θ = Qᵀy`` with the design's conditioning, not
+        its square (as the normal equations would)."""
+        r: torch.Tensor | None = None
+        for rows, block in self.blocks():
+            stacked = torch.cat([block, self.y[rows]], dim=1)
+            r = torch.linalg.qr(stacked if r is None else torch.cat([r, stacked]), mode="r").R
+        assert r is not None
+        if self.l2 > 0:
+            # mean((Dθ - y)²) + l2/2 ‖w‖²  =  ‖[D; √(N l2 / 2) I_w] θ - [y; 0]‖² / N
+            ridge = math.sqrt(self.n * self.l2 / 2) * torch.eye(self.k + 2, dtype=torch.float64, device=r.device)
+            r = torch.linalg.qr(torch.cat([r, ridge[: self.k]]), mode="r").R
+        return r.cpu()
 
 
 class NoOptimumError(ValueError):
@@ -321,14 +375,11 @@ def optimum(objective: Objective) -> Optimum:
     if objective.l1 > 0:
         theta = _l1_optimum(objective)
     elif objective.data_loss == "squared_error":
-        design, target = objective.design.cpu(), objective.y.cpu()
-        if objective.l2 > 0:
-            # mean((Dθ - y)²) + l2/2 ‖w‖²  =  ‖[D; √(N l2 / 2) I_w] θ - [y; 0]‖² / N
-            rows = math.sqrt(objective.n * objective.l2 / 2) * torch.eye(objective.k + 1, dtype=torch.float64)[:-1]
-            design = torch.cat([design, rows])
-            target = torch.cat([target, torch.zeros(objective.k, 1, dtype=torch.float64)])
-        # The gelsd driver (SVD) copes with ill-conditioned designs such as [x, x^2, x^3].
-        theta = torch.linalg.lstsq(design, target, driver="gelsd").solution.reshape(-1)
+        r = objective.least_squares_r()
+        p = objective.k + 1
+        # R₁ θ = Qᵀy; the gelsd driver (SVD) copes with ill-conditioned designs such as [x, x^2, x^3]
+        # and gives the minimum-norm answer of a rank-deficient one, as on the design itself.
+        theta = torch.linalg.lstsq(r[:p, :p], r[:p, p:], driver="gelsd").solution.reshape(-1)
     else:
         theta = _newton(
             objective,

@@ -269,20 +269,28 @@ def test_missing_file_is_named(tmp_path):
 
 def test_wrong_number_of_fields_names_file_and_line(tmp_path):
     path = write(tmp_path, "1,2,0\n3,4,1\n5,6\n")
-    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: expected 3 comma-separated fields, found 2$"):
+    with pytest.raises(
+        DataFileError, match=rf"^{re.escape(str(path))}:3: expected 3 fields separated by ',', found 2$"
+    ):
         LogisticDataModule(path=str(path))
 
 
 def test_non_number_names_file_and_line(tmp_path):
     path = write(tmp_path, "1,2,0\n3,four,1\n")
-    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:2: field 2 is not a number: 'four'$"):
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:2: column 2 is not a number: 'four'$"):
         LogisticDataModule(path=str(path))
 
 
-@pytest.mark.parametrize("token", ["nan", "inf", "-Infinity"])
-def test_non_finite_names_file_and_line(tmp_path, token):
+@pytest.mark.parametrize(("token", "problem"), [("inf", "is not finite: inf"), ("-Infinity", "is not finite: -inf")])
+def test_non_finite_names_file_and_line(tmp_path, token, problem):
     path = write(tmp_path, f"1,2,0\n\n3,{token},1\n")
-    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: field 2 is not finite"):
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: column 2 {problem}$"):
+        LogisticDataModule(path=str(path))
+
+
+def test_nan_is_a_missing_value_in_the_notes_data(tmp_path):
+    path = write(tmp_path, "1,2,0\n\n3,nan,1\n")
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: column 2: a missing value$"):
         LogisticDataModule(path=str(path))
 
 

@@ -64,10 +64,10 @@ def write_data(tmp_path: Path, text: str) -> str:
 
 DATA_CASES = [
     ("missing_file", None, "error: data.init_args: {inputs}/missing.txt: no such file"),
-    ("wrong_fields", "1,2,0\n3,4\n", "error: data.init_args: {path}:2: expected 3 comma-separated fields, found 2"),
-    ("non_number", "1,2,0\n3,x,1\n", "error: data.init_args: {path}:2: field 2 is not a number: 'x'"),
-    ("nan", "1,2,0\nnan,4,1\n", "error: data.init_args: {path}:2: field 1 is not finite: 'nan'"),
-    ("inf", "1,2,0\n3,-inf,1\n", "error: data.init_args: {path}:2: field 2 is not finite: '-inf'"),
+    ("wrong_fields", "1,2,0\n3,4\n", "error: data.init_args: {path}:2: expected 3 fields separated by ',', found 2"),
+    ("non_number", "1,2,0\n3,x,1\n", "error: data.init_args: {path}:2: column 2 is not a number: 'x'"),
+    ("nan", "1,2,0\nnan,4,1\n", "error: data.init_args: {path}:2: column 1: a missing value"),
+    ("inf", "1,2,0\n3,-inf,1\n", "error: data.init_args: {path}:2: column 2 is not finite: -inf"),
     ("label", "1,2,0\n3,4,0.5\n", "error: data.init_args: {path}:2: label must be 0 or 1, got 0.5"),
     ("empty", "", "error: data.init_args: {path}: empty file, no data rows"),
 ]
@@ -194,7 +194,7 @@ CONFIG_CASES = [
     (
         "array_without_data",
         [LOGISTIC, "--data=ArrayDataModule"],
-        "error: data.init_args.path or x and y must be given: a CSV file, or arrays or tensors",
+        "error: data.init_args.path or x and y must be given: a table file, or arrays or tensors",
     ),
     (
         "classes_for_logistic",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,11 @@ class PredictionsCSV(BasePredictionWriter):
     """Write ``predictions.csv`` when prediction ends.
 
     New rows (the data module's ``predict_path``): the input's columns as read, then the prediction
-    columns, rows in file order. Otherwise (the data module's own rows): ``row,<prediction columns>``.
+    columns, rows in file order (a row left without a prediction for a missing value, with
+    ``missing="drop"``, has empty prediction fields). With class names (a text target) ``label``
+    holds the class's name and the probabilities are named by class: ``probability_<class>`` (one
+    per class for softmax; the positive class's for logistic regression).
+    Otherwise (the data module's own rows): ``row,<prediction columns>``.
     One column per prediction of :meth:`~lit_basics.models.GradientDescentModule.predict`
     (``y_hat``; ``probability,label``); a prediction with several values per row (softmax's class
     probabilities) gets one column each (``probability_0``, ``probability_1``, ...). Rows are the
@@ -51,6 +56,8 @@ class PredictionsCSV(BasePredictionWriter):
         batch_indices: Sequence[Any],
     ) -> None:
         batches = [b for b in predictions if isinstance(b, dict)]
+        datamodule = getattr(trainer, "datamodule", None)
+        classes = getattr(datamodule, "classes", None)
         columns = _columns(batches)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             gathered: list[Any] = [None] * torch.distributed.get_world_size()
@@ -61,31 +68,65 @@ class PredictionsCSV(BasePredictionWriter):
         directory = Path(self.dirpath or run_directory(trainer) or trainer.default_root_dir)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / self.filename
-        names = list(columns)
-        rows = len(columns[names[0]])
-        inputs = _input_rows(trainer, rows)
-        leading_names, leading = inputs if inputs is not None else (["row"], [[str(row)] for row in range(rows)])
-        with path.open("w", encoding="utf-8") as f:
-            f.write(",".join(_csv_field(name) for name in [*leading_names, *names]) + "\n")
-            table = zip(*(columns[name].tolist() for name in names), strict=True)
-            for first, values in zip(leading, table, strict=True):
-                f.write(",".join([*first, *(repr(v) for v in values)]) + "\n")
+        rows = len(next(iter(columns.values())))
+        names, values = _named(columns, classes)
+        inputs = _input_rows(datamodule, rows)
+        if inputs is None:
+            leading_names, leading, kept = ["row"], [[str(row)] for row in range(rows)], None
+        else:
+            leading_names, leading, kept = inputs
+        predicted = iter(zip(*values, strict=True))
+        empty = [""] * len(names)
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow([*leading_names, *names])
+            for row, first in enumerate(leading):
+                has_prediction = kept is None or kept[row]
+                writer.writerow([*first, *(next(predicted) if has_prediction else empty)])
         self.written = (path, rows)
 
 
-def _input_rows(trainer: pl.Trainer, rows: int) -> tuple[list[str], list[list[str]]] | None:
-    """The column names and the rows (as text) of the predict file the data module read, or ``None``."""
-    datamodule = getattr(trainer, "datamodule", None)
-    table = getattr(datamodule, "predict_rows", None)
-    if table is None or len(table.values) != rows:
+def _named(columns: dict[str, torch.Tensor], classes: tuple[str, ...] | None) -> tuple[list[str], list[list[str]]]:
+    """The prediction columns' names and values as text: with class names, ``label`` holds the
+    class's name and each probability column is named by its class (logistic: the positive one)."""
+    names, values = [], []
+    for name, column in columns.items():
+        texts = [repr(v) for v in column.tolist()]
+        if classes is not None and name == "label":
+            texts = [classes[int(v)] for v in column.tolist()]
+        if classes is not None and name == "probability":  # logistic: the positive class's
+            name = f"probability_{classes[1]}"
+        elif classes is not None and name.startswith("probability_"):
+            name = f"probability_{classes[int(name.rsplit('_', 1)[1])]}"
+        names.append(name)
+        values.append(texts)
+    return names, values
+
+
+def _input_rows(datamodule: Any, rows: int) -> tuple[list[str], list[list[str]], list[bool] | None] | None:
+    """The predict file's column names, its rows as text (a missing value empty), and which rows
+    have a prediction; ``None`` when the predictions are not of such a file."""
+    inputs = datamodule.predict_inputs() if hasattr(datamodule, "predict_inputs") else None
+    if inputs is None:
         return None
-    names = list(table.names) if table.names is not None else datamodule.column_names()  # type: ignore[union-attr]
-    return names, [[repr(v) for v in row] for row in table.values.tolist()]
+    names, columns, kept_rows = inputs
+    total = len(columns[0])
+    kept = None
+    if kept_rows is not None:
+        kept = [False] * total
+        for row in kept_rows.tolist():
+            kept[row] = True
+    if (kept_rows is None and total != rows) or (kept_rows is not None and len(kept_rows) != rows):
+        return None
+    texts = [[_field(v) for v in column.to_pylist()] for column in columns]
+    return names, [list(row) for row in zip(*texts, strict=True)], kept
 
 
-def _csv_field(text: str) -> str:
-    """A header name, quoted where a comma or a quote would break the line."""
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+def _field(value: Any) -> str:
+    """A value as written back: a number as Python writes it, text as it is, a missing value empty."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _columns(batches: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""A DataModule over the user's own arrays, tensors or CSV file."""
+"""A DataModule over the user's own arrays, tensors or table file (CSV or Parquet)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ import numpy as np
 import torch
 
 from lit_basics.data.base import InMemoryDataModule, as_rows, check_path
-from lit_basics.data.parse import DataFileError, Table, class_labels, read_table
+from lit_basics.data.encoding import MISSING, Encoded, Encoding, Missing, encode_table
+from lit_basics.data.reader import (
+    DataFileError,
+    Header,
+    Table,
+    check_delimiter,
+    one_column_hint,
+    read_header,
+    read_table,
+)
 from lit_basics.data.scaling import Scale
 from lit_basics.errors import ArgumentError
+from lit_basics.validation import check_choice
 
 __all__ = ["ArrayDataModule"]
 
@@ -19,27 +29,43 @@ ColumnRef = int | str
 
 
 class ArrayDataModule(InMemoryDataModule):
-    """Your own data: arrays/tensors ``x`` (N, F) and ``y`` (N,) or (N, 1), or a CSV table ``path``.
+    """Your own data: arrays/tensors ``x`` (N, F) and ``y`` (N,) or (N, 1), or a table ``path``.
 
-    A CSV table has one sample per line, comma-separated numbers, and may start with a header line
-    naming the columns (detected: a first line none of whose fields is a number); CRLF line ends
-    and a UTF-8 byte-order mark are fine. The target is the last column unless ``target`` says
-    otherwise; the features are every other column unless ``features`` lists them.
+    A table is a CSV file (comma, semicolon, tab, ``|`` or runs of spaces, detected; compressed
+    ``.gz``/``.bz2``/``.zst`` too) or a Parquet file, one sample per row, with a header line naming
+    the columns or none (detected: a first line none of whose fields is a number). The target is
+    the last column unless ``target`` says otherwise; the features are every other column unless
+    ``features`` lists them. From the file to the tensors is one pass
+    (:func:`~lit_basics.data.encoding.encode_table`): read the columns used, handle missing values,
+    split, learn the levels and the scaling from the training rows, encode and scale, float32.
+
+    - A feature column holding text (or named in ``categorical``) is categorical: one 0/1 input
+      per level but the first in sorted order (the reference), named ``column=level``.
+    - A target column holding text names classes: sorted, they are the labels ``0..C-1``
+      (:attr:`classes`); ``num_classes`` follows.
+    - A missing value (an empty field, ``NA``, ``N/A``, ``NaN``, ``null``, ``?``, ...) is an
+      error naming its line, or with ``missing="drop"`` its row is dropped (and counted).
 
     Args:
         x: features, array-like of shape (N,) or (N, F); give ``x`` and ``y`` or ``path``, not both.
         y: targets, array-like of shape (N,) or (N, 1).
-        path: a CSV table of numbers.
+        path: a CSV or Parquet table.
         target: the target column of ``path``: a header name or a 0-based index (negative counts
             from the end); default the last column.
         features: the feature columns of ``path``, names or indices, in the order the model sees
             them; default every column but the target, in file order.
+        categorical: feature columns to one-hot encode although they hold numbers (codes).
+        missing: ``"error"`` (default) or ``"drop"``: rows with a missing value in a column used
+            are dropped, and the rows of ``predict_path`` with one get an empty prediction.
+        delimiter: the CSV delimiter (one character, ``tab``, or ``space`` for runs of spaces);
+            default: detected from the first lines.
         num_classes: ``None`` (default) for real-valued targets (regression, or 0/1 labels for
-            logistic regression); ``C >= 2`` when the targets are class labels, integers ``0..C-1``
-            (for :class:`~lit_basics.models.SoftmaxRegression`). Any other target is an error naming
-            the file and line.
-        scale: ``"none"`` (default), ``"max"`` or ``"standardize"``: learned from the training rows
-            (see :class:`~lit_basics.data.InMemoryDataModule`, with the other arguments).
+            logistic regression) or class names; ``C >= 2`` when the targets are class labels,
+            integers ``0..C-1`` (for :class:`~lit_basics.models.SoftmaxRegression`). Any other
+            target is an error naming the file and line.
+        scale: ``"none"`` (default), ``"max"`` or ``"standardize"``: learned from the training rows,
+            numeric inputs only (see :class:`~lit_basics.data.InMemoryDataModule`, with the other
+            arguments).
 
     Example:
         >>> dm = ArrayDataModule(x=[[1.0], [2.0], [3.0]], y=[2.0, 4.0, 6.0])
@@ -57,6 +83,9 @@ class ArrayDataModule(InMemoryDataModule):
         *,
         target: ColumnRef | None = None,
         features: list[ColumnRef] | None = None,
+        categorical: list[ColumnRef] | None = None,
+        missing: Missing = "error",
+        delimiter: str | None = None,
         num_classes: int | None = None,
         batch_size: int | None = None,
         shuffle: bool = False,
@@ -82,90 +111,140 @@ class ArrayDataModule(InMemoryDataModule):
                 "num_classes", f"must be null (real-valued targets) or an integer >= 2, got {num_classes!r}"
             )
         self._num_classes = num_classes
+        self.missing = check_choice("missing", missing, MISSING)  # type: ignore[assignment]
+        self.delimiter = check_delimiter(delimiter)
         path = check_path("path", path)
-        labels: np.ndarray | None = None
-        table: Table | None = None
-        names: list[str] | None = None
-        if path is not None:
-            if x is not None or y is not None:
-                raise ArgumentError("path", "and x, y are exclusive: give a CSV path or arrays, not both")
-            table = read_table(path)
-            if table.num_columns < 2:
-                raise DataFileError(
-                    f"{path}:{table.lines[0]}: expected at least one feature and a target per line, found 1 field"
-                )
-            target_column, feature_columns = select_columns(table, target, features)
-            x, y = table.values[:, feature_columns], table.values[:, target_column]
-            names = [table.names[c] for c in feature_columns] if table.names is not None else None
-            if num_classes is not None:
-                labels = class_labels(table, y, num_classes)
-        elif x is None or y is None:
-            raise ArgumentError("path", "or x and y must be given: a CSV file, or arrays or tensors")
-        elif target is not None or features is not None:
-            raise ArgumentError("target" if target is not None else "features", "selects columns of path, not of x, y")
         self.path = path
         self.target = target
-        self.target_name = (
-            table.names[select_columns(table, target, features)[0]] if table is not None and table.names else None
-        )
+        self.target_name: str | None = None
+        if path is not None:
+            if x is not None or y is not None:
+                raise ArgumentError("path", "and x, y are exclusive: give a table path or arrays, not both")
+            self._load_table(path, target, features, categorical)
+            return
+        if x is None or y is None:
+            raise ArgumentError("path", "or x and y must be given: a table file, or arrays or tensors")
+        for name, value in (("target", target), ("features", features), ("categorical", categorical)):
+            if value is not None:
+                raise ArgumentError(name, "selects columns of path, not of x, y")
         x_rows, y_rows = as_rows("x", x), as_rows("y", y)
         if y_rows.shape[1] != 1:
             raise ArgumentError("y", f"must have shape (N,) or (N, 1), got {tuple(y_rows.shape)}")
         if x_rows.shape[0] != y_rows.shape[0]:
             raise ArgumentError("x", f"has {x_rows.shape[0]} rows but y has {y_rows.shape[0]}")
         if num_classes is not None:
-            if labels is None:
-                column = y_rows.double().numpy().ravel()
-                bad = np.flatnonzero((column != np.round(column)) | (column < 0) | (column >= num_classes))
-                if bad.size:
-                    raise ArgumentError(
-                        "y", f"must hold class labels 0..{num_classes - 1}; row {bad[0]} holds {column[bad[0]]:g}"
-                    )
-                labels = column.astype(np.int64)
-            y_rows = torch.from_numpy(labels).unsqueeze(1)
-        self._set_data(x_rows, y_rows, table=table, feature_names=names)
+            column = y_rows.double().numpy().ravel()
+            bad = np.flatnonzero((column != np.round(column)) | (column < 0) | (column >= num_classes))
+            if bad.size:
+                raise ArgumentError(
+                    "y", f"must hold class labels 0..{num_classes - 1}; row {bad[0]} holds {column[bad[0]]:g}"
+                )
+            y_rows = torch.from_numpy(column.astype(np.int64)).unsqueeze(1)
+        self._set_data(x_rows, y_rows)
+
+    def _load_table(
+        self, path: str, target: ColumnRef | None, features: list[ColumnRef] | None, categorical: list[ColumnRef] | None
+    ) -> None:
+        """Read, select, encode and scale the table in one pass (see :func:`encode_table`)."""
+        header = read_header(path, delimiter=self.delimiter)
+        if header.num_columns < 2:
+            raise DataFileError(
+                f"{path}: expected at least one feature and a target per line, found 1 column" + one_column_hint(header)
+            )
+        target_column, feature_columns = select_columns(header, target, features)
+        categorical_columns = select_categorical(header, categorical, feature_columns)
+        self.target_name = header.names[target_column] if header.names is not None else None
+
+        def encode(fixed: Encoding | None) -> tuple[Table, Encoded]:
+            table = read_table(path, delimiter=header.delimiter, columns=[*feature_columns, target_column])
+            encoded = encode_table(
+                table,
+                feature_columns=feature_columns,
+                target_column=target_column,
+                categorical=categorical_columns,
+                missing=self.missing,
+                num_classes=self._num_classes,
+                scale=self.scale,
+                split=self._split,
+                fixed=fixed,
+            )
+            return table, encoded
+
+        table, encoded = encode(None)
+        if encoded.encoding.classes is not None:
+            self._num_classes = len(encoded.encoding.classes)
+        self._set_encoded(encoded, table, lambda fixed: encode(fixed)[1])
 
     @property
     def num_classes(self) -> int | None:
         return self._num_classes
 
 
-def select_columns(table: Table, target: ColumnRef | None, features: list[ColumnRef] | None) -> tuple[int, list[int]]:
+def select_columns(
+    table: Header | Table, target: ColumnRef | None, features: list[ColumnRef] | None
+) -> tuple[int, list[int]]:
     """The 0-based target column and feature columns ``target`` and ``features`` name in ``table``.
 
     Raises:
         ArgumentError: naming ``target`` or ``features``: an unknown name, an index out of range, a
             column given twice, or the target among the features.
     """
-    width = table.num_columns
-
-    def resolve(argument: str, ref: Any) -> int:
-        if isinstance(ref, bool) or not isinstance(ref, (int, str)):
-            raise ArgumentError(argument, f"must name a column (a header name or a 0-based index), got {ref!r}")
-        if isinstance(ref, int):
-            if not -width <= ref < width:
-                raise ArgumentError(
-                    argument, f"index {ref} is out of range: {table.path} has {width} columns (0..{width - 1})"
-                )
-            return ref % width
-        if table.names is None:
-            raise ArgumentError(
-                argument, f"{ref!r} is a column name, and {table.path} has no header line: use a 0-based index"
-            )
-        if ref not in table.names:
-            shown = ", ".join(map(repr, table.names[:12])) + (", ..." if width > 12 else "")
-            raise ArgumentError(argument, f"{ref!r} is not a column of {table.path}; its columns: {shown}")
-        return table.names.index(ref)
-
-    target_column = width - 1 if target is None else resolve("target", target)
+    target_column = table.num_columns - 1 if target is None else resolve_column(table, "target", target)
     if features is None:
-        return target_column, [c for c in range(width) if c != target_column]
+        return target_column, [c for c in range(table.num_columns) if c != target_column]
     if isinstance(features, (str, int)) or not features:
         raise ArgumentError("features", f"must be a non-empty list of columns, got {features!r}")
-    columns = [resolve("features", ref) for ref in features]
+    columns = [resolve_column(table, "features", ref) for ref in features]
     for position, column in enumerate(columns):
         if column == target_column:
             raise ArgumentError("features", f"{features[position]!r} is the target column")
         if columns.index(column) != position:
-            raise ArgumentError("features", f"{table.column_label(column)} is listed twice")
+            raise ArgumentError("features", f"{column_label(table, column)} is listed twice")
     return target_column, columns
+
+
+def select_categorical(table: Header, categorical: list[ColumnRef] | None, features: list[int]) -> list[int]:
+    """The feature columns ``categorical`` names.
+
+    Raises:
+        ArgumentError: naming ``categorical``: an unknown column, or one that is not a feature.
+    """
+    if categorical is None:
+        return []
+    if isinstance(categorical, (str, int)):
+        raise ArgumentError("categorical", f"must be a list of columns, got {categorical!r}")
+    columns = [resolve_column(table, "categorical", ref) for ref in categorical]
+    for ref, column in zip(categorical, columns, strict=True):
+        if column not in features:
+            raise ArgumentError("categorical", f"{ref!r} is not a feature column (the target, or not in features)")
+    return columns
+
+
+def column_label(table: Header | Table, column: int) -> str:
+    name = f" ({table.names[column]!r})" if table.names is not None else ""
+    return f"column {column + 1}{name}"
+
+
+def resolve_column(table: Header | Table, argument: str, ref: Any) -> int:
+    """The 0-based column ``ref`` (a header name or an index, negative from the end) names.
+
+    Raises:
+        ArgumentError: naming ``argument``: not a name or index, an unknown name, out of range.
+    """
+    width = table.num_columns
+    if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+        raise ArgumentError(argument, f"must name a column (a header name or a 0-based index), got {ref!r}")
+    if isinstance(ref, int):
+        if not -width <= ref < width:
+            raise ArgumentError(
+                argument, f"index {ref} is out of range: {table.path} has {width} columns (0..{width - 1})"
+            )
+        return ref % width
+    if table.names is None:
+        raise ArgumentError(
+            argument, f"{ref!r} is a column name, and {table.path} has no header line: use a 0-based index"
+        )
+    if ref not in table.names:
+        shown = ", ".join(map(repr, table.names[:12])) + (", ..." if width > 12 else "")
+        raise ArgumentError(argument, f"{ref!r} is not a column of {table.path}; its columns: {shown}")
+    return table.names.index(ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import lightning.pytorch as pl
@@ -10,8 +11,9 @@ import numpy as np
 import torch
 from typing_extensions import override
 
+from lit_basics.data.encoding import Encoded, Encoding, Missing, encode_table, level_name
 from lit_basics.data.loader import ResidentBatches, ShuffleOrder
-from lit_basics.data.parse import DataFileError, Table, read_table
+from lit_basics.data.reader import DataFileError, Table, read_header, read_table
 from lit_basics.data.scaling import SCALES, FeatureScaling, Scale
 from lit_basics.errors import ArgumentError
 from lit_basics.validation import check_choice, check_positive_int
@@ -128,43 +130,31 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.x = self.y = torch.empty(0, 1)
         self.feature_names: list[str] | None = None
         self.scaling = FeatureScaling.fit("none", torch.empty(0, 1))
+        #: How a row with a missing value is treated (a file-reading subclass sets it).
+        self.missing: Missing = "error"
+        #: Rows of the data file dropped for a missing value (``missing="drop"``).
+        self.dropped_rows = 0
+        #: The target's class names in label order (a text target), else ``None``.
+        self.classes: tuple[str, ...] | None = None
         # Pass p is always shuffled the same way (see ShuffleOrder).
         self._order = ShuffleOrder(seed)
         self._train_index: torch.Tensor | None = None
         self._val_index: torch.Tensor | None = None
-        self._raw_x = torch.empty(0, 1)
+        self._raw_x: torch.Tensor | None = None  # arrays as given (a table is encoded as it is read)
         self._dtype = torch.float32
         self._table: Table | None = None  # the file the rows came from, for errors naming its lines
+        self._table_rows: np.ndarray | None = None  # each tensor row's row in that file
+        self._encoding: Encoding | None = None  # a table's levels, classes and scaling
+        self._reencode: Callable[[Encoding], Encoded] | None = None  # the table read again, encoded so
         self._predict_table: Table | None = None
+        self._predict_inputs: dict[int, Any] | None = None  # the new rows' columns as read
+        self._predict_kept: np.ndarray | None = None  # which new rows have a prediction
         self._predict_x: torch.Tensor | None = None
 
-    def _set_data(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        table: Table | None = None,
-        feature_names: list[str] | None = None,
-        dtype: torch.dtype = torch.float32,
-    ) -> None:
-        """Install the data set: ``x`` of shape ``(N, F)`` as read (float64 from a file; float32 or
-        float64 from arrays), scaled by :attr:`scale` and rounded once to ``dtype`` (float32; float64
-        where the model wants more precision before its own cast), and ``y`` of shape ``(N, 1)``:
-        float targets, or int64 class labels ``0..C-1`` for a classifier (then :attr:`num_classes`
-        is ``C``). ``table`` is the file the rows came from (row ``i`` is ``table.lines[i]``)."""
-        if x.shape[0] != y.shape[0]:
-            raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
-        if y.ndim != 2 or y.shape[1] != 1:
-            raise ValueError(f"y must have one column, got shape {tuple(y.shape)}")
-        if not x.is_floating_point() or not (y.is_floating_point() or y.dtype == torch.int64):
-            raise ValueError(f"x must be floating point and y floating point or int64, got {x.dtype} and {y.dtype}")
-        if feature_names is not None and len(feature_names) != x.shape[1]:
-            raise ValueError(f"{len(feature_names)} feature names for {x.shape[1]} features")
-        self._raw_x, self._dtype, self._table, self.feature_names = x, dtype, table, feature_names
-        if y.is_floating_point():
-            y = self._rounded("target", y, y.to(torch.float32))
-        self.y = y
-        n = x.shape[0]
+    # --- installing the data --------------------------------------------------------------------
+    def _split(self, n: int) -> torch.Tensor | None:
+        """Hold out ``val_fraction`` of ``n`` rows (seeded); the training rows' indices, or ``None``
+        (every row trains, validation is off)."""
         if self.val_fraction > 0:
             n_val = max(1, round(n * self.val_fraction))
             if n_val >= n:
@@ -178,20 +168,69 @@ class InMemoryDataModule(pl.LightningDataModule):
         else:
             # No validation split: shadow val_dataloader with the base hook so that Lightning sees
             # it as not overridden and skips validation (an empty loader would warn every run).
+            self._train_index = self._val_index = None
             self.val_dataloader = super().val_dataloader  # type: ignore[method-assign]
-        if self.predict_path is not None:
-            self._read_predict_rows(self.predict_path, int(x.shape[1]))
-        train_x = x if self._train_index is None else x.index_select(0, self._train_index)
+        return self._train_index
+
+    def _set_data(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        table: Table | None = None,
+        feature_names: list[str] | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        """Install arrays: ``x`` of shape ``(N, F)`` as given (float32 or float64), scaled by
+        :attr:`scale` and rounded once to ``dtype`` (float32; float64 where the model wants more
+        precision before its own cast), and ``y`` of shape ``(N, 1)``: float targets, or int64
+        class labels ``0..C-1`` for a classifier (then :attr:`num_classes` is ``C``). ``table`` is
+        the file the rows came from (row ``i`` is ``table.lines[i]``)."""
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"x and y must have the same number of rows, got {x.shape[0]} and {y.shape[0]}")
+        if y.ndim != 2 or y.shape[1] != 1:
+            raise ValueError(f"y must have one column, got shape {tuple(y.shape)}")
+        if not x.is_floating_point() or not (y.is_floating_point() or y.dtype == torch.int64):
+            raise ValueError(f"x must be floating point and y floating point or int64, got {x.dtype} and {y.dtype}")
+        if feature_names is not None and len(feature_names) != x.shape[1]:
+            raise ValueError(f"{len(feature_names)} feature names for {x.shape[1]} features")
+        self._raw_x, self._dtype, self._table, self.feature_names = x, dtype, table, feature_names
+        if y.is_floating_point():
+            y = self._rounded("target", y, y.to(torch.float32))
+        self.y = y
+        train_index = self._split(int(x.shape[0]))
+        train_x = x if train_index is None else x.index_select(0, train_index)
         self._install_scaling(FeatureScaling.fit(self.scale, train_x, feature_names))
+        if self.predict_path is not None:
+            self._read_predict_rows(self.predict_path)
+
+    def _set_encoded(self, encoded: Encoded, table: Table, reencode: Callable[[Encoding], Encoded]) -> None:
+        """Install a table encoded as it was read (:func:`~lit_basics.data.encoding.encode_table`,
+        split by :meth:`_split`): ``reencode`` reads it again with other levels and statistics (a
+        checkpoint's)."""
+        assert encoded.y is not None
+        self.x, self.y, self._dtype = encoded.x, encoded.y, encoded.x.dtype
+        self._table, self._table_rows, self._reencode = table, encoded.rows, reencode
+        self._encoding, self.scaling = encoded.encoding, encoded.encoding.scaling
+        self.feature_names = encoded.encoding.input_names if table.names is not None else None
+        self.classes = encoded.encoding.classes
+        self.dropped_rows = encoded.dropped
+        if self.predict_path is not None:
+            self._read_predict_rows(self.predict_path)
+
+    @property
+    def encoding(self) -> Encoding:
+        """How the data's columns become the model's inputs (numeric columns, levels, classes, scaling)."""
+        if self._encoding is not None:
+            return self._encoding
+        return Encoding(tuple((name, None) for name in self.column_names()), self.classes, self.scaling)
 
     def _install_scaling(self, scaling: FeatureScaling) -> None:
-        """Scale the features (and the predict rows) with ``scaling``, on the device they are on."""
+        """Scale the array features (and the predict rows) with ``scaling``, on the device they are on."""
+        assert self._raw_x is not None
         device = self.x.device if self.x.numel() else self._raw_x.device
         self.scaling = scaling
         self.x = self._rounded("features", self._raw_x, scaling.apply(self._raw_x, self._dtype)).to(device)
-        if self._predict_table is not None:
-            raw = torch.from_numpy(self._predict_table.values)
-            self._predict_x = self._rounded("predict", raw, scaling.apply(raw, self._dtype)).to(device)
 
     def _rounded(self, what: str, raw: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor:
         """``rounded`` if every value is finite, else an error naming the first value that is not:
@@ -201,57 +240,102 @@ class InMemoryDataModule(pl.LightningDataModule):
             return rounded
         column = int((~torch.isfinite(rounded[row])).nonzero()[0, 0]) if rounded.ndim == 2 else 0
         value = float(raw[row, column]) if raw.ndim == 2 else float(raw[row])
-        table = self._predict_table if what == "predict" else self._table
         problem = f"{value:g} cannot be held in float32" + (
             "" if self.scaling.identity else f" once scaled ({self.scale})"
         )
-        if table is not None:
-            label = table.column_label(column) if what != "target" else "the target column"
-            if what == "features" and self.feature_names is not None and table is self._table:
+        table = self._table
+        if table is not None and what != "x":
+            label = "the target column" if what == "target" else f"feature {column + 1}"
+            if what == "features" and self.feature_names is not None:
                 label = f"feature {column + 1} ({self.feature_names[column]!r})"
-            raise DataFileError(f"{table.path}:{int(table.lines[row])}: {label}: {problem}")
+            raise DataFileError(f"{table.location(row)}: {label}: {problem}")
         argument = "y" if what == "target" else "x"
         raise ArgumentError(argument, f"row {row}, column {column}: {problem}")
 
-    def _read_predict_rows(self, path: str, features: int) -> None:
-        """The new rows of ``path``: the ``features`` feature columns only, named as the training features."""
-        table = read_table(path)
-        if table.names is not None and self.feature_names is not None:
-            expected = self.feature_names
-            if list(table.names) != expected:
-                missing = [n for n in expected if n not in table.names]
-                extra = [n for n in table.names if n not in expected]
+    def _read_predict_rows(self, path: str) -> None:
+        """The new rows of ``path``: the feature columns only (named as the training features, or
+        in their order), encoded as the training rows were."""
+        encoding = self.encoding
+        columns = [name for name, _ in encoding.columns]
+        header = read_header(path, delimiter=getattr(self, "delimiter", None))
+        if header.names is not None and self._names_known():
+            if list(header.names) != columns:
+                missing = [n for n in columns if n not in header.names]
+                extra = [n for n in header.names if n not in columns]
                 parts = []
                 if missing:
                     parts.append(f"missing {', '.join(map(repr, missing))}")
                 if extra:
                     parts.append(f"not features of the training data: {', '.join(map(repr, extra))}")
                 if not parts:
-                    parts.append(f"the columns are in another order; expected {', '.join(map(repr, expected))}")
-                raise DataFileError(f"{path}:{table.header_line}: the header's columns: {'; '.join(parts)}")
-        elif table.num_columns != features:
-            what = "the target too?" if table.num_columns == features + 1 else "one per feature"
+                    parts.append(f"the columns are in another order; expected {', '.join(map(repr, columns))}")
+                where = f"{path}:{header.header_line}" if header.header_line is not None else str(path)
+                raise DataFileError(f"{where}: the header's columns: {'; '.join(parts)}")
+        elif header.num_columns != len(columns):
+            what = "the target too?" if header.num_columns == len(columns) + 1 else "one per feature"
             raise DataFileError(
-                f"{path}:{int(table.lines[0])}: {table.num_columns} column(s), the model has {features} feature(s) "
+                f"{path}: {header.num_columns} column(s), the model has {len(columns)} feature column(s) "
                 f"({what}): a predict file holds the feature columns only"
             )
-        self._predict_table = table
+        text = [c for c, (_, levels) in enumerate(encoding.columns) if levels and isinstance(levels[0], str)]
+        table = read_table(path, delimiter=header.delimiter or getattr(self, "delimiter", None), text=text)
+        self._predict_inputs = dict(table.columns)
+        encoded = encode_table(
+            table,
+            feature_columns=range(len(columns)),
+            target_column=None,
+            missing=self.missing,
+            fixed=encoding,
+            dtype=self._dtype,
+        )
+        self._predict_table, self._predict_x = table, encoded.x.to(self.x.device)
+        self._predict_kept = None if encoded.dropped == 0 else encoded.rows
+
+    def _names_known(self) -> bool:
+        return self.feature_names is not None
 
     # --- what the data module learned and serves ------------------------------------------------
     @override
     def state_dict(self) -> dict[str, Any]:
-        """The scaling learned from the training rows, and the feature names: saved in every checkpoint."""
-        return {"scaling": self.scaling.state_dict(), "feature_names": self.feature_names}
+        """What was learned from the training rows (scaling, levels, class names) and the feature
+        names: saved in every checkpoint."""
+        return {
+            "scaling": self.scaling.state_dict(),
+            "feature_names": self.feature_names,
+            "encoding": self.encoding.state_dict(),
+        }
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the scaling a checkpoint was trained with (Lightning calls this after ``setup``)."""
-        if "scaling" in state_dict:
-            self._install_scaling(FeatureScaling.from_state(state_dict["scaling"]))
+        """Restore what a checkpoint was trained with (Lightning calls this after ``setup``)."""
+        if "scaling" not in state_dict:
+            return
+        scaling = FeatureScaling.from_state(state_dict["scaling"])
+        if "encoding" in state_dict:
+            encoding = Encoding.from_state(state_dict["encoding"], scaling)
+            same = encoding.state_dict() == self.encoding.state_dict()
+            if same and scaling.state_dict() == self.scaling.state_dict():
+                return  # learned from the same rows: nothing changes
+            if self._reencode is not None:
+                device = self.x.device
+                encoded = self._reencode(encoding)
+                assert encoded.y is not None
+                self.x, self.y = encoded.x.to(device), encoded.y.to(device)
+                self._encoding, self.scaling, self.classes = encoding, scaling, encoding.classes
+                if self.predict_path is not None:
+                    self._read_predict_rows(self.predict_path)
+                return
+        self._install_scaling(scaling)
+        if self.predict_path is not None:
+            self._read_predict_rows(self.predict_path)
 
     def transform(self, x: Any) -> torch.Tensor:
         """New rows ``x`` ``(N, F)`` (array-like, as read: unscaled) as the model sees them: scaled
         with the statistics learned from the training rows, rounded to the data's dtype.
+
+        Raises:
+            ArgumentError: naming ``x``: the wrong number of columns, or data with categorical
+                columns (give their new rows as a file: ``predict_path``).
 
         Example:
             >>> from lit_basics.data import ArrayDataModule
@@ -259,6 +343,10 @@ class InMemoryDataModule(pl.LightningDataModule):
             >>> dm.transform([[2.0, 40.0]]).tolist()
             [[0.0, 2.0]]
         """
+        if self.encoding.categorical:
+            raise ArgumentError(
+                "x", "the data has categorical columns: give new rows as a file (predict_path), to be encoded"
+            )
         rows = as_rows("x", x)
         if rows.shape[1] != self.num_features:
             raise ArgumentError("x", f"has {rows.shape[1]} columns, the data has {self.num_features} features")
@@ -281,8 +369,17 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     @property
     def predict_rows(self) -> Table | None:
-        """The table of new rows read from ``predict_path`` (unscaled, as written), or ``None``."""
+        """The table of new rows read from ``predict_path`` (its columns are in :meth:`predict_inputs`)."""
         return self._predict_table
+
+    def predict_inputs(self) -> tuple[list[str], list[Any], np.ndarray | None] | None:
+        """The new rows of ``predict_path`` as read: column names, each column's values (a pyarrow
+        array, missing values null) and which rows have a prediction (``None``: all); or ``None``."""
+        table, inputs = self._predict_table, self._predict_inputs
+        if table is None or inputs is None:
+            return None
+        names = list(table.names) if table.names is not None else [name for name, _ in self.encoding.columns]
+        return names, [inputs[c] for c in sorted(inputs)], self._predict_kept
 
     def column_names(self) -> list[str]:
         """The feature names (from a header line), else ``x0, x1, ...``."""
@@ -306,9 +403,21 @@ class InMemoryDataModule(pl.LightningDataModule):
         return self._rows(self._train_index)
 
     def raw_training_features(self) -> torch.Tensor:
-        """The training rows' features as read (before scaling), on the host."""
+        """The training rows' features before scaling, on the host: as given for arrays; for a
+        table, the scaling undone in float64 (exact to the float32 rounding of the features)."""
         index = None if self._train_index is None else self._train_index.cpu()
-        return self._raw_x if index is None else self._raw_x.index_select(0, index)
+        if self._raw_x is not None:
+            return self._raw_x if index is None else self._raw_x.index_select(0, index)
+        x = self.x.cpu() if index is None else self.x.cpu().index_select(0, index)
+        return x.to(torch.float64) * self.scaling.divisor + self.scaling.offset
+
+    def standardized_training_features(self) -> torch.Tensor:
+        """The training rows' features as ``scale="standardize"`` would give them (numeric inputs
+        standardized, one-hot inputs left 0/1), in the data's dtype, on the host."""
+        raw = self.raw_training_features()
+        numeric = self.encoding.numeric_inputs
+        columns = (raw[:, j].to(torch.float64).numpy() if numeric[j] else None for j in range(raw.shape[1]))
+        return FeatureScaling.fit_columns("standardize", columns).apply(raw, self.x.dtype)
 
     def _rows(self, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if index is None:
@@ -371,10 +480,24 @@ class InMemoryDataModule(pl.LightningDataModule):
         batch = "full batch" if self.batch_size is None else f"batch_size={self.batch_size}"
         order = ", shuffled" if self.shuffle else ""
         classes = f", {self.num_classes} classes" if self.num_classes is not None else ""
+        if self.classes is not None:
+            shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
+            positive = f"; LogisticRegression's positive class: {self.classes[1]!r}" if len(self.classes) == 2 else ""
+            classes = f", {len(self.classes)} classes ({shown}{positive})"
         scaled = {"none": "", "max": " (divided by their maxima)", "standardize": " (standardized)"}[self.scale]
+        categorical = [
+            f"{name} ({len(levels)} levels, reference {level_name(levels[0])!r})"
+            for name, levels in self.encoding.columns
+            if levels is not None
+        ]
+        onehot = f"; one-hot: {', '.join(categorical)}" if categorical else ""
+        dropped = ""
+        if self.dropped_rows:
+            total = self.dropped_rows + self.num_samples
+            dropped = f", dropped {self.dropped_rows} of {total} rows with a missing value"
         return (
-            f"{type(self).__name__}: {rows} training rows x {self.num_features} features{scaled}{classes}, "
-            f"{batch}{order}, "
+            f"{type(self).__name__}: {rows} training rows x {self.num_features} features{scaled}{classes}"
+            f"{dropped}{onehot}; {batch}{order}, "
             f"one Lightning epoch = {self.passes_per_epoch} pass(es) = {self.passes_per_epoch * batches} batch(es)"
         )
 

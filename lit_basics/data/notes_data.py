@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from lit_basics.data.base import InMemoryDataModule
-from lit_basics.data.parse import DataFileError, Table, class_labels, read_table
+from lit_basics.data.reader import DataFileError, Table, read_table
 from lit_basics.data.scaling import FeatureScaling, Scale
 from lit_basics.errors import ArgumentError
 from lit_basics.validation import check_nonnegative_float
@@ -132,6 +132,21 @@ class PolynomialDataModule(InMemoryDataModule):
         self._set_data(torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y).float().unsqueeze(1), dtype=torch.float64)
 
 
+def class_labels(table: Table, column: np.ndarray, num_classes: int) -> np.ndarray:
+    """``column`` (a target column of ``table``) as int64 class labels ``0..num_classes-1``.
+
+    Raises:
+        DataFileError: ``path:line:`` of the first value that is not such a label.
+    """
+    bad = np.flatnonzero((column != np.round(column)) | (column < 0) | (column >= num_classes))
+    if bad.size:
+        raise DataFileError(
+            f"{table.location(int(bad[0]))}: class label must be an integer in 0..{num_classes - 1}, "
+            f"got {column[bad[0]]:g}"
+        )
+    return column.astype(np.int64)
+
+
 def _shipped(name: str) -> Path:
     """A file of ``data/``: inside the installed package, or ``data/`` of a source checkout."""
     here = Path(__file__).resolve().parent
@@ -151,19 +166,17 @@ def read_logistic(path: str | Path | None = None) -> tuple[Table, np.ndarray, np
         ``(table, x, y)``: the table read, float64 features ``(N, F)`` as written, labels ``(N, 1)``.
 
     Raises:
-        DataFileError: any malformed line (see :func:`~lit_basics.data.parse.read_table`), fewer
+        DataFileError: any malformed line (see :func:`~lit_basics.data.reader.read_table`), fewer
             than 2 columns, or a label other than 0 or 1.
     """
     path = Path(path) if path is not None else default_logistic_path()
     table = read_table(path)
     if table.num_columns < 2:
-        raise DataFileError(
-            f"{path}:{table.lines[0]}: expected at least one feature and a label per line, found 1 field"
-        )
+        raise DataFileError(f"{path}: expected at least one feature and a label per line, found 1 column")
     labels = table.values[:, -1]
     bad = np.flatnonzero((labels != 0) & (labels != 1))
     if bad.size:
-        raise DataFileError(f"{path}:{table.lines[bad[0]]}: label must be 0 or 1, got {labels[bad[0]]:g}")
+        raise DataFileError(f"{table.location(int(bad[0]))}: label must be 0 or 1, got {labels[bad[0]]:g}")
     return table, table.values[:, :-1], labels.reshape(-1, 1)
 
 

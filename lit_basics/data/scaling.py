@@ -12,9 +12,11 @@ so the notes' ``data / max`` then ``float32`` is reproduced bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import torch
 
 from lit_basics.errors import ArgumentError
@@ -49,30 +51,51 @@ class FeatureScaling:
         Raises:
             ArgumentError: naming ``scale``: ``"max"`` with a feature whose maximum is not positive.
         """
-        columns = x.shape[1]
-        zeros, ones = torch.zeros(columns, dtype=torch.float64), torch.ones(columns, dtype=torch.float64)
-        if kind == "none":
-            return cls(kind, zeros, ones)
-        x = x.detach().to("cpu", torch.float64)
-        if kind == "max":
-            maxima = x.max(dim=0).values
-            bad = torch.nonzero(maxima <= 0).flatten()
-            if bad.numel():
-                column = int(bad[0])
-                name = f" ({names[column]!r})" if names else ""
-                raise ArgumentError(
-                    "scale",
-                    f"'max' divides each feature by its maximum over the training rows, and feature {column + 1}"
-                    f"{name} has maximum {float(maxima[column]):g}: use 'standardize'",
-                )
-            return cls(kind, zeros, maxima)
-        if kind == "standardize":
-            mean = x.mean(dim=0)
-            std = (x - mean).pow(2).mean(dim=0).sqrt()  # ddof = 0, as StandardScaler
-            # A constant column is only centred (StandardScaler's scale_ is 1 there).
-            std = torch.where(std > 10 * torch.finfo(torch.float64).eps * mean.abs(), std, ones)
-            return cls(kind, mean, std)
-        raise ArgumentError("scale", f"must be one of {', '.join(map(repr, SCALES))}; got {kind!r}")
+        x = x.detach().to("cpu")
+        return cls.fit_columns(kind, (x[:, j].to(torch.float64).numpy() for j in range(x.shape[1])), names)
+
+    @classmethod
+    def fit_columns(
+        cls, kind: str, columns: Iterable[np.ndarray | None], names: list[str] | None = None
+    ) -> FeatureScaling:
+        """The statistics of ``kind`` column by column (each a float64 array of the training rows'
+        values; ``None``: a column left as it is, such as a one-hot column), so that a table's
+        statistics never need a float64 copy of all its columns at once.
+
+        Raises:
+            ArgumentError: naming ``scale``: ``"max"`` with a feature whose maximum is not positive.
+        """
+        if kind not in SCALES:
+            raise ArgumentError("scale", f"must be one of {', '.join(map(repr, SCALES))}; got {kind!r}")
+        offsets, divisors = [], []
+        for column, values in enumerate(columns):
+            offset, divisor = 0.0, 1.0
+            if values is not None and kind == "max":
+                divisor = float(values.max())
+                if not divisor > 0:
+                    name = f" ({names[column]!r})" if names else ""
+                    raise ArgumentError(
+                        "scale",
+                        f"'max' divides each feature by its maximum over the training rows, and feature {column + 1}"
+                        f"{name} has maximum {divisor:g}: use 'standardize'",
+                    )
+            elif values is not None and kind == "standardize":
+                offset = float(values.mean())
+                std = float(np.sqrt(np.mean((values - offset) ** 2)))  # ddof = 0, as StandardScaler
+                # A constant column is only centred (StandardScaler's scale_ is 1 there).
+                divisor = std if std > 10 * np.finfo(np.float64).eps * abs(offset) else 1.0
+            offsets.append(offset)
+            divisors.append(divisor)
+        return cls(kind, torch.tensor(offsets, dtype=torch.float64), torch.tensor(divisors, dtype=torch.float64))
+
+    def apply_column(self, column: int, values: np.ndarray) -> np.ndarray:
+        """Column ``column``'s float64 values scaled (float64; rounding is the caller's)."""
+        if self.identity:
+            return values
+        divisor = float(self.divisor[column])
+        if self.kind == "max":  # the notes divide, nothing else: keep their one rounding
+            return values / divisor
+        return (values - float(self.offset[column])) / divisor
 
     @property
     def identity(self) -> bool:

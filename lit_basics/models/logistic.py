@@ -107,6 +107,9 @@ class LogisticRegression(GradientDescentModule):
 
     @override
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        # Class labels of a table with class names are int64 0/1: as the output's dtype (no copy
+        # when the targets are already floats).
+        y = y.to(output.dtype)
         if self.loss_name == "notes":
             return notes_binary_loss(output, y)
         return F.binary_cross_entropy_with_logits(output, y)

@@ -1,0 +1,317 @@
+"""From a table as read to the tensors a model sees, in one pass: missing values, the split, the
+categorical levels and class names, the scaling, float32.
+
+What is learned (levels, classes, scaling statistics) comes from the training rows only (class
+names: from every row, as a response's factor levels in R) and is kept in an :class:`Encoding`,
+saved in every checkpoint, so that held-out rows, new rows and a restored run are encoded exactly
+as the training rows were:
+
+- a numeric feature column is scaled (``scale``) and becomes one input;
+- a categorical feature column (text, or named in ``categorical``) becomes one 0/1 input per level
+  but the first in sorted order, the reference (R's treatment contrasts, scikit-learn's
+  ``OneHotEncoder(drop="first")``), named ``column=level``; one-hot inputs are never scaled;
+- a text target column is a class label: classes in sorted order (scikit-learn's ``classes_``).
+
+Each column is turned into its inputs and then let go, so the table and the tensors are never both
+held whole: the float32 features are the one copy of the data that stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+
+from lit_basics.data.reader import DataFileError, Table, first_text
+from lit_basics.data.scaling import FeatureScaling
+from lit_basics.errors import ArgumentError
+
+__all__ = ["MISSING", "Encoded", "Encoding", "Missing", "encode_table", "level_name"]
+
+Missing = Literal["error", "drop"]
+MISSING: tuple[str, ...] = ("error", "drop")
+
+
+def level_name(value: Any) -> str:
+    """How a level is written in a column name and a message: text as it is, ``3`` for 3.0.
+
+    Example:
+        >>> level_name(3.0), level_name(2.5), level_name("Dream")
+        ('3', '2.5', 'Dream')
+    """
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a table's columns become the model's inputs and targets.
+
+    Attributes:
+        columns: each feature column's name (``x3`` without a header) and its levels (``None``:
+            numeric; else the sorted levels, the first the reference).
+        classes: the target's class names in sorted order, or ``None`` (numbers).
+        scaling: the scaling of the inputs (one-hot inputs: offset 0, divisor 1).
+    """
+
+    columns: tuple[tuple[str, tuple[Any, ...] | None], ...]
+    classes: tuple[str, ...] | None
+    scaling: FeatureScaling
+
+    @property
+    def input_names(self) -> list[str]:
+        """The model's inputs, in order: a numeric column's name, ``column=level`` for one-hot ones."""
+        names: list[str] = []
+        for name, levels in self.columns:
+            names.extend([name] if levels is None else [f"{name}={level_name(v)}" for v in levels[1:]])
+        return names
+
+    @property
+    def numeric_inputs(self) -> list[bool]:
+        """For each input: whether it is a numeric column (else one of a one-hot column's)."""
+        flags: list[bool] = []
+        for _, levels in self.columns:
+            flags.extend([True] if levels is None else [False] * (len(levels) - 1))
+        return flags
+
+    @property
+    def categorical(self) -> list[str]:
+        return [name for name, levels in self.columns if levels is not None]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain values (a checkpoint holds nothing else)."""
+        return {
+            "columns": [[name, None if levels is None else list(levels)] for name, levels in self.columns],
+            "classes": None if self.classes is None else list(self.classes),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], scaling: FeatureScaling) -> Encoding:
+        columns = tuple((str(n), None if v is None else tuple(v)) for n, v in state["columns"])
+        classes = None if state.get("classes") is None else tuple(state["classes"])
+        return cls(columns, classes, scaling)
+
+
+@dataclass
+class Encoded:
+    """The tensors of a table and what was learned to make them.
+
+    Attributes:
+        x: ``(N, inputs)`` features, scaled and rounded once to the requested dtype.
+        y: ``(N, 1)`` targets: float32 numbers, or int64 class labels; ``None`` for predict rows.
+        encoding: the :class:`Encoding` used.
+        rows: ``(N,)`` int64: each tensor row's row in the table (rows with a missing value dropped).
+        dropped: the number of rows dropped for a missing value.
+        table_rows: the number of data rows in the table.
+        train_index: the training rows (``None``: all of them).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None
+    encoding: Encoding
+    rows: np.ndarray
+    dropped: int
+    table_rows: int
+    train_index: torch.Tensor | None
+
+
+def encode_table(
+    table: Table,
+    *,
+    feature_columns: Sequence[int],
+    target_column: int | None,
+    categorical: Sequence[int] = (),
+    missing: Missing = "error",
+    num_classes: int | None = None,
+    scale: str = "none",
+    split: Callable[[int], torch.Tensor | None] = lambda n: None,
+    fixed: Encoding | None = None,
+    dtype: torch.dtype = torch.float32,
+    flag: str = "--data.init_args.missing=drop",
+) -> Encoded:
+    """Turn ``table``'s columns into tensors; the read columns are released as they are used.
+
+    Args:
+        table: the table read (at least the feature and target columns).
+        feature_columns: the feature columns, in the order the model sees them.
+        target_column: the target column, ``None`` for rows to predict.
+        categorical: feature columns to one-hot encode although they hold numbers (codes).
+        missing: ``"error"``: a row with a missing value is an error naming how many there are and
+            the first; ``"drop"``: such rows are dropped (predict rows: left without a prediction).
+        num_classes: ``C`` when numeric targets are class labels ``0..C-1``.
+        scale: ``"none"``, ``"max"`` or ``"standardize"`` (numeric inputs only).
+        split: given the number of rows kept, the training rows' indices (``None``: all).
+        fixed: encode with these levels, classes and scaling instead of learning them.
+        dtype: of the features.
+        flag: how the error message names the setting that drops rows.
+
+    Raises:
+        DataFileError: naming file, line and column: a missing value (``missing="error"``), a level
+            unseen in the training rows, a target class label out of range, a value float32
+            cannot hold; a column all missing.
+        ArgumentError: ``num_classes`` that disagrees with the target's class names, ``scale="max"``
+            on a column whose maximum is not positive.
+    """
+    names = [table.names[c] if table.names is not None else f"x{c}" for c in range(table.num_columns)]
+    used = [*feature_columns, *([] if target_column is None else [target_column])]
+    for c in used:  # a column with no value at all cannot be used, whatever `missing` says
+        if table.columns[c].null_count == table.num_rows:
+            raise DataFileError(f"{table.path}: {table.column_label(c)} has no values (every row is missing)")
+
+    # --- missing values: one mask over the columns used --------------------------------------
+    incomplete = None
+    for c in used:
+        if table.columns[c].null_count:
+            nulls = pc.is_null(table.columns[c])
+            incomplete = nulls if incomplete is None else pc.or_(incomplete, nulls)
+    dropped = 0
+    rows = np.arange(table.num_rows, dtype=np.int64)
+    if incomplete is not None:
+        mask = incomplete.to_numpy(zero_copy_only=False)
+        count = int(mask.sum())
+        if missing == "error" and target_column is not None:
+            first = int(np.argmax(mask))
+            column = next(c for c in used if not table.columns[c][first].is_valid)
+            raise DataFileError(
+                f"{table.location(first)}: {table.column_label(column)}: a missing value; {count} of "
+                f"{table.num_rows} rows hold one (set {flag} to drop them)"
+            )
+        if missing == "error":  # new rows: each one must have a prediction
+            first = int(np.argmax(mask))
+            column = next(c for c in used if not table.columns[c][first].is_valid)
+            raise DataFileError(
+                f"{table.location(first)}: {table.column_label(column)}: a missing value in a row to predict "
+                f"({count} such rows; with {flag} they get an empty prediction)"
+            )
+        rows = np.flatnonzero(~mask)
+        dropped = count
+        if rows.size == 0:
+            raise DataFileError(f"{table.path}: every row holds a missing value: nothing left to use")
+    keep = None if dropped == 0 else pa.array(rows)
+
+    def column_values(c: int) -> pa.ChunkedArray:
+        values = table.columns.pop(c)  # let go of the column as read once it is taken
+        return values if keep is None else values.take(keep)
+
+    n = int(rows.size)
+    train_index = split(n) if fixed is None else None
+    train_np = None if train_index is None else train_index.numpy()
+
+    # --- the target -------------------------------------------------------------------------
+    y: torch.Tensor | None = None
+    classes = None if fixed is None else fixed.classes
+    if target_column is not None:
+        target = column_values(target_column)
+        if not table.numeric(target_column):
+            if fixed is None:
+                classes = tuple(sorted(pc.unique(target).to_pylist()))
+            assert classes is not None
+            if num_classes is not None and num_classes != len(classes):
+                raise ArgumentError(
+                    "num_classes",
+                    f"is {num_classes}, but the target {table.column_label(target_column)} names "
+                    f"{len(classes)} classes: {', '.join(map(repr, classes[:10]))}",
+                )
+            codes = pc.index_in(target, value_set=pa.array(classes, pa.string())).to_numpy(zero_copy_only=False)
+            y = torch.from_numpy(codes.astype(np.int64)).unsqueeze(1)
+        else:
+            values = target.to_numpy()
+            if num_classes is not None:
+                bad = np.flatnonzero((values != np.round(values)) | (values < 0) | (values >= num_classes))
+                if bad.size:
+                    raise DataFileError(
+                        f"{table.location(int(rows[bad[0]]))}: class label must be an integer in "
+                        f"0..{num_classes - 1}, got {values[bad[0]]:g}"
+                    )
+                y = torch.from_numpy(values.astype(np.int64)).unsqueeze(1)
+            else:
+                with np.errstate(over="ignore"):  # an overflow is found and named just below
+                    rounded = values.astype(np.float32)
+                bad = np.flatnonzero(~np.isfinite(rounded))
+                if bad.size:
+                    raise DataFileError(
+                        f"{table.location(int(rows[bad[0]]))}: the target column: {values[bad[0]]:g} "
+                        "cannot be held in float32"
+                    )
+                y = torch.from_numpy(rounded).unsqueeze(1)
+            classes = None
+
+    # --- the features: levels, then the scaling, column by column -------------------------------
+    categorical_set = set(categorical)
+    if fixed is None:
+        columns: list[tuple[str, tuple[Any, ...] | None]] = []
+        for c in feature_columns:
+            if table.numeric(c) and c not in categorical_set:
+                columns.append((names[c], None))
+                continue
+            values = table.columns[c] if keep is None else table.columns[c].take(keep)
+            training = values if train_np is None else values.take(pa.array(train_np))
+            levels = pc.unique(training).to_pylist()
+            columns.append((names[c], tuple(sorted(levels))))
+    else:
+        columns = list(fixed.columns)
+    widths = [1 if levels is None else len(levels) - 1 for _, levels in columns]
+    total = sum(widths)
+    if total == 0:
+        raise DataFileError(f"{table.path}: the features hold no information: each categorical one has one level")
+    x_np = np.empty((n, total), dtype=np.float64 if dtype == torch.float64 else np.float32)
+    starts = np.cumsum([0, *widths]).tolist()
+    numeric: list[tuple[int, int, int, np.ndarray]] = []  # (position, column, input, values): wait for the scaling
+    for position, ((_, levels), c, start) in enumerate(zip(columns, feature_columns, starts, strict=False)):
+        if levels is None:
+            if not table.numeric(c):
+                row, text = first_text(column_values(c))
+                raise DataFileError(
+                    f"{table.location(int(rows[row]))}: {table.column_label(c)}: {text!r} is not a number "
+                    "(the training data has numbers in this column)"
+                )
+            numeric.append((position, c, start, column_values(c).to_numpy()))
+            continue
+        values = column_values(c)
+        if table.numeric(c):
+            value_set = pa.array([float(v) for v in levels], pa.float64())
+        else:
+            value_set = pa.array([str(v) for v in levels], pa.string())
+        codes = pc.index_in(values, value_set=value_set).to_numpy(zero_copy_only=False)
+        if codes.dtype.kind == "f" and np.isnan(codes).any():
+            row = int(np.flatnonzero(np.isnan(codes))[0])
+            where = "in training" if fixed is not None else "in the training rows (it is only in held-out rows)"
+            raise DataFileError(
+                f"{table.location(int(rows[row]))}: {table.column_label(c)}: level "
+                f"{level_name(values[row].as_py())!r} was not seen {where}; the levels: "
+                f"{', '.join(repr(level_name(v)) for v in levels[:10])}{', ...' if len(levels) > 10 else ''}"
+            )
+        codes = codes.astype(np.int64)
+        for k in range(1, len(levels)):
+            x_np[:, start + k - 1] = codes == k
+    if fixed is None:
+        by_input: dict[int, np.ndarray] = {start: values for _, _, start, values in numeric}
+        input_names = Encoding(tuple(columns), classes, FeatureScaling.fit_columns("none", [])).input_names
+        statistics = (
+            None if i not in by_input else by_input[i] if train_np is None else by_input[i][train_np]
+            for i in range(total)
+        )  # one column's training values at a time
+        scaling = FeatureScaling.fit_columns(scale, statistics, input_names)
+    else:
+        scaling = fixed.scaling
+    while numeric:
+        position, c, start, raw = numeric.pop(0)
+        with np.errstate(over="ignore"):  # an overflow is found and named just below
+            x_np[:, start] = scaling.apply_column(start, raw)
+        bad = np.flatnonzero(~np.isfinite(x_np[:, start]))
+        if bad.size:
+            once = "" if scaling.identity else f" once scaled ({scaling.kind})"
+            label = f"feature {position + 1} ({names[c]!r})" if table.names is not None else table.column_label(c)
+            raise DataFileError(
+                f"{table.location(int(rows[bad[0]]))}: {label}: {raw[bad[0]]:g} cannot be held in "
+                f"{'float32' if dtype == torch.float32 else 'float64'}{once}"
+            )
+        del raw
+    encoding = Encoding(tuple(columns), classes, scaling)
+    return Encoded(torch.from_numpy(x_np), y, encoding, rows, dropped, table.num_rows, train_index)
