@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from lit_basics.reference import Optimum, optimum
+from lit_basics.reference import AffineView, Objective, Optimum, optimum, standardizing_matrix
 
 if TYPE_CHECKING:
     import lightning.pytorch as pl
@@ -325,10 +325,22 @@ def diagnose(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor) -> 
         >>> round(d.max_stable_lr, 4), round(d.condition_number), d.updates_to_gap(1e-3)
         (0.0231, 336, 954)
     """
-    objective = model.reference_objective(x, y)
+    return diagnose_objective(model, model.reference_objective(x, y))
+
+
+def diagnose_objective(
+    model: GradientDescentModule, objective: Objective, start: torch.Tensor | None = None
+) -> Diagnosis:
+    """:func:`diagnose` of ``objective`` (the model's on its data, or a reparametrisation of it),
+    from ``model``'s current parameters and settings; ``start``: where the search for the optimum
+    starts (:func:`~lit_basics.reference.optimum`).
+
+    Raises:
+        ValueError: no finite optimum, or more than :data:`MAX_PARAMETERS` parameters.
+    """
     if objective.size > MAX_PARAMETERS:
         raise ValueError(f"{objective.size} parameters: the Hessian is computed for at most {MAX_PARAMETERS}")
-    best = optimum(objective)
+    best = optimum(objective, start)
     theta_star = objective.join(best.w, best.b)
     eigenvalues, vectors = torch.linalg.eigh(objective.hessian(theta_star))
     start = objective.join(model.w, model.b)
@@ -426,7 +438,6 @@ def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule
     no finite optimum) and standardising makes κ at least ten times smaller; else ``None``.
     Computed once per fit and shared by the CLI and the callbacks."""
     from lit_basics.data import InMemoryDataModule
-    from lit_basics.data.scaling import FeatureScaling
 
     if not isinstance(datamodule, InMemoryDataModule) or datamodule.scale == "standardize" or not datamodule.full_batch:
         return None
@@ -436,11 +447,8 @@ def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule
     advice = None
     before, _ = diagnose_fit(trainer, model, datamodule)
     if before is None or before.condition_number >= SCALING_ADVICE_KAPPA:
-        raw = datamodule.raw_training_features()
-        standardized = FeatureScaling.fit("standardize", raw).apply(raw, datamodule.x.dtype)
-        _, y = datamodule.training_rows()
         try:
-            after = diagnose(model, standardized.to(model.device), y.to(model.device))
+            after = _standardized_diagnosis(model, datamodule)
         except ValueError:
             after = None
         if after is not None and (before is None or after.condition_number * 10 <= before.condition_number):
@@ -449,3 +457,42 @@ def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule
             )
     _ADVICE[trainer] = (weakref.ref(datamodule), advice)
     return advice
+
+
+def _standardized_diagnosis(model: GradientDescentModule, datamodule: Any) -> Diagnosis:
+    """The diagnosis of the same fit on standardised inputs (one-hot inputs left 0/1).
+
+    Where the model's inputs are its features (linear, logistic, softmax), standardising is an
+    affine map of the design: the problem is the same objective seen through
+    :class:`~lit_basics.reference.AffineView`, with no second copy of the data. Otherwise (the
+    polynomial's powers of standardised ``x``) the features are standardised and the problem built anew.
+    """
+    from lit_basics.models.base import GradientDescentModule
+
+    x, y = datamodule.training_rows()
+    if type(model).features is not GradientDescentModule.features:
+        standardized = datamodule.standardized_training_features()
+        return diagnose(model, standardized.to(model.device), y.to(model.device))
+    objective = model.reference_objective(x, y)
+    mean, std = objective.column_moments()
+    numeric = torch.tensor(datamodule.encoding.numeric_inputs, dtype=torch.bool)
+    # A constant column is only centred, as StandardScaler does; one-hot inputs are left as they are.
+    constant = std <= 10 * torch.finfo(torch.float64).eps * mean.abs()
+    std = torch.where(numeric & ~constant, std, torch.ones_like(std))
+    mean = torch.where(numeric, mean, torch.zeros_like(mean))
+    matrix = standardizing_matrix(mean, std)
+    view = AffineView(objective, matrix)
+    start = None
+    fit = diagnose_fit_cached(model, datamodule)
+    if fit is not None:  # the optimum as configured, mapped: exact without a penalty, near with one
+        start = torch.linalg.solve(view.transform, objective.join(fit.optimum.w, fit.optimum.b))
+    return diagnose_objective(model, view, start)
+
+
+def diagnose_fit_cached(model: GradientDescentModule, datamodule: Any) -> Diagnosis | None:
+    """The diagnosis :func:`diagnose_fit` already made for this model and data, if any."""
+    for entries in _FITS.values():
+        for model_ref, data_ref, _, diagnosis, _ in entries:
+            if model_ref() is model and data_ref() is datamodule and diagnosis is not None:
+                return diagnosis
+    return None

@@ -262,7 +262,9 @@ def encode_table(
         raise DataFileError(f"{table.path}: the features hold no information: each categorical one has one level")
     x_np = np.empty((n, total), dtype=np.float64 if dtype == torch.float64 else np.float32)
     starts = np.cumsum([0, *widths]).tolist()
-    numeric: list[tuple[int, int, int, np.ndarray]] = []  # (position, column, input, values): wait for the scaling
+    # (position, column, input, values): numeric columns wait for the scaling, as read (in chunks:
+    # a whole column as one array would be a second copy of it).
+    numeric: list[tuple[int, int, int, pa.ChunkedArray]] = []
     for position, ((_, levels), c, start) in enumerate(zip(columns, feature_columns, starts, strict=False)):
         if levels is None:
             if not table.numeric(c):
@@ -271,7 +273,7 @@ def encode_table(
                     f"{table.location(int(rows[row]))}: {table.column_label(c)}: {text!r} is not a number "
                     "(the training data has numbers in this column)"
                 )
-            numeric.append((position, c, start, column_values(c).to_numpy()))
+            numeric.append((position, c, start, column_values(c)))
             continue
         values = column_values(c)
         if table.numeric(c):
@@ -291,27 +293,34 @@ def encode_table(
         for k in range(1, len(levels)):
             x_np[:, start + k - 1] = codes == k
     if fixed is None:
-        by_input: dict[int, np.ndarray] = {start: values for _, _, start, values in numeric}
+        by_input = {start: values for _, _, start, values in numeric}
+
+        def training_values(values: pa.ChunkedArray) -> np.ndarray:
+            whole = np.concatenate([chunk.to_numpy() for chunk in values.chunks])  # one column at a time
+            return whole if train_np is None else whole[train_np]
+
         input_names = Encoding(tuple(columns), classes, FeatureScaling.fit_columns("none", [])).input_names
-        statistics = (
-            None if i not in by_input else by_input[i] if train_np is None else by_input[i][train_np]
-            for i in range(total)
-        )  # one column's training values at a time
+        statistics = (training_values(by_input[i]) if i in by_input else None for i in range(total))
         scaling = FeatureScaling.fit_columns(scale, statistics, input_names)
+        del by_input
     else:
         scaling = fixed.scaling
     while numeric:
-        position, c, start, raw = numeric.pop(0)
-        with np.errstate(over="ignore"):  # an overflow is found and named just below
-            x_np[:, start] = scaling.apply_column(start, raw)
-        bad = np.flatnonzero(~np.isfinite(x_np[:, start]))
-        if bad.size:
-            once = "" if scaling.identity else f" once scaled ({scaling.kind})"
-            label = f"feature {position + 1} ({names[c]!r})" if table.names is not None else table.column_label(c)
-            raise DataFileError(
-                f"{table.location(int(rows[bad[0]]))}: {label}: {raw[bad[0]]:g} cannot be held in "
-                f"{'float32' if dtype == torch.float32 else 'float64'}{once}"
-            )
-        del raw
+        position, c, start, values = numeric.pop(0)
+        offset = 0
+        for chunk in values.chunks:
+            raw = chunk.to_numpy()
+            with np.errstate(over="ignore"):  # an overflow is found and named just below
+                x_np[offset : offset + len(raw), start] = scaling.apply_column(start, raw)
+            bad = np.flatnonzero(~np.isfinite(x_np[offset : offset + len(raw), start]))
+            if bad.size:
+                once = "" if scaling.identity else f" once scaled ({scaling.kind})"
+                label = f"feature {position + 1} ({names[c]!r})" if table.names is not None else table.column_label(c)
+                raise DataFileError(
+                    f"{table.location(int(rows[offset + bad[0]]))}: {label}: {raw[bad[0]]:g} cannot be held in "
+                    f"{'float32' if dtype == torch.float32 else 'float64'}{once}"
+                )
+            offset += len(raw)
+        del values, chunk, raw
     encoding = Encoding(tuple(columns), classes, scaling)
     return Encoded(torch.from_numpy(x_np), y, encoding, rows, dropped, table.num_rows, train_index)
