@@ -212,6 +212,11 @@ def encode_table(
             if fixed is None:
                 classes = tuple(sorted(pc.unique(target).to_pylist()))
             assert classes is not None
+            if len(classes) < 2:
+                raise DataFileError(
+                    f"{table.path}: the target {table.column_label(target_column)} holds one class, "
+                    f"{classes[0]!r}: a classifier needs rows of two classes or more"
+                )
             if num_classes is not None and num_classes != len(classes):
                 raise ArgumentError(
                     "num_classes",

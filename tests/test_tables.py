@@ -1,0 +1,194 @@
+"""The table reader against pandas (the reference reader): every delimiter, compression, Parquet,
+quoting, a header or none, missing values, text columns; and its errors naming file and line."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import re
+import string
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lit_basics.data import DataFileError, read_header, read_table
+from lit_basics.data.reader import MISSING_VALUES, check_delimiter
+from lit_basics.errors import ArgumentError
+
+SEPARATORS = {",": ",", ";": ";", "\t": "\t", "|": "|"}
+
+
+def mixed_frame(rows: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "length": rng.normal(40, 5, rows).round(3),
+            "island": rng.choice(["Biscoe", "Dream", "Torgersen, north"], rows),  # a comma inside
+            "count": rng.integers(0, 100, rows),
+            "ratio": rng.uniform(-1e6, 1e6, rows),
+            "species": rng.choice(["Adelie", "Chinstrap", 'Gentoo "g"'], rows),  # a quote inside
+        }
+    )
+    frame.loc[3, "length"] = np.nan
+    frame.loc[5, "island"] = None
+    return frame
+
+
+def assert_same_as_pandas(table, frame: pd.DataFrame) -> None:
+    assert table.num_rows == len(frame)
+    for c, name in enumerate(frame.columns):
+        ours = table.columns[c].to_pylist()
+        theirs = frame[name].tolist()
+        if table.numeric(c):
+            np.testing.assert_array_equal(
+                np.array([np.nan if v is None else v for v in ours], dtype=float), np.asarray(theirs, dtype=float)
+            )
+        else:
+            assert ours == [None if isinstance(v, float) and np.isnan(v) else str(v) for v in theirs], name
+
+
+@pytest.mark.parametrize("sep", list(SEPARATORS))
+@pytest.mark.parametrize("header", [True, False])
+@pytest.mark.parametrize("compression", [None, "gzip", "bz2", "zstd"])
+def test_every_delimiter_and_compression_reads_as_pandas(tmp_path, sep, header, compression):
+    frame = mixed_frame()
+    suffix = {None: "", "gzip": ".gz", "bz2": ".bz2", "zstd": ".zst"}[compression]
+    path = tmp_path / f"table.csv{suffix}"
+    text = frame.to_csv(sep=sep, index=False, header=header, na_rep="NA")
+    raw = text.encode()
+    if compression == "gzip":
+        raw = gzip.compress(raw)
+    elif compression == "bz2":
+        raw = bz2.compress(raw)
+    elif compression == "zstd":
+        with pa.output_stream(str(path), compression="zstd") as stream:
+            stream.write(raw)
+    if compression != "zstd":
+        path.write_bytes(raw)
+    table = read_table(path)
+    assert table.delimiter == sep
+    assert table.names == (tuple(frame.columns) if header else None)
+    expected = pd.read_csv(  # the same text, uncompressed
+        io.StringIO(text), sep=sep, header=0 if header else None, keep_default_na=False, na_values=list(MISSING_VALUES)
+    )
+    expected.columns = frame.columns
+    assert_same_as_pandas(table, expected)
+
+
+def test_runs_of_spaces_are_one_delimiter(tmp_path):
+    path = tmp_path / "spaces.txt"
+    path.write_text("  a   b\tc\n 1  2.5 x\n3\t 4  y  \n")
+    table = read_table(path)
+    assert (table.delimiter, table.names) == (" ", ("a", "b", "c"))
+    expected = pd.read_csv(path, sep=r"\s+")
+    assert_same_as_pandas(table, expected)
+
+
+def test_parquet_reads_as_pandas(tmp_path):
+    frame = mixed_frame()
+    frame["flag"] = frame["count"] > 50  # booleans are text: 'true'/'false' levels
+    path = tmp_path / "table.parquet"
+    frame.to_parquet(path)
+    table = read_table(path)
+    assert table.names == tuple(frame.columns) and table.delimiter is None
+    assert table.columns[5].to_pylist()[:2] == [str(v).lower() for v in frame["flag"][:2]]
+    assert_same_as_pandas(table, pd.read_parquet(path).drop(columns="flag"))
+    assert table.location(4) == f"{path}: row 5"
+
+
+def test_a_text_value_after_the_sampled_lines_makes_a_text_column(tmp_path):
+    path = tmp_path / "late.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i}.5\n" for i in range(200_000)) + "7,oops\n")
+    table = read_table(path)
+    assert table.numeric(0) and not table.numeric(1)
+    assert table.columns[1][-1].as_py() == "oops" and table.columns[1][0].as_py() == "0.5"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sep=st.sampled_from(list(SEPARATORS)),
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.floats(-1e12, 1e12, allow_nan=False)),
+            st.one_of(st.none(), st.text(string.ascii_letters + " ,;|\"'-", min_size=1, max_size=8)),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_any_table_pandas_writes_reads_back_as_pandas_reads_it(tmp_path, sep, rows):
+    frame = pd.DataFrame(rows, columns=["value", "label"])
+    frame["label"] = frame["label"].map(
+        lambda v: v if not isinstance(v, str) or v.strip() not in MISSING_VALUES else "z"
+    )
+    # A text column that happens to hold only numbers is numeric for both readers: keep it text.
+    frame.loc[0, "label"] = "text"
+    path = tmp_path / "any.csv"
+    frame.to_csv(path, sep=sep, index=False, na_rep="NA")
+    table = read_table(path)
+    expected = pd.read_csv(path, sep=sep, keep_default_na=False, na_values=list(MISSING_VALUES))
+    assert_same_as_pandas(table, expected)
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("a,b\n1,2\n3,4,5\n", {}, ":3: expected 2 fields separated by ',', found 3$"),
+        (
+            "a\tb\n1\t2\n",
+            {"delimiter": ";"},
+            r":2: expected 3 fields, found 1 \(read as one column with delimiter ';', ",
+        ),
+        ("a,b\n1,inf\n", {}, ":2: column 2 \\('b'\\) is not finite: inf$"),
+        ("a,a\n1,2\n", {}, ":1: the header line names columns 1 and 2 both 'a'$"),
+        ("a,b\n", {}, ": a header line and no data rows$"),
+        ("\n\n", {}, ": empty file, no data rows$"),
+    ],
+)
+def test_malformed_tables_name_file_and_line(tmp_path, text, kwargs, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    expected_fields = 3 if "delimiter" in kwargs else None
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}{message}"):
+        read_table(path, expected_fields=expected_fields, **kwargs)
+
+
+def test_a_line_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("a,b\n1,x\n2,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: not UTF-8 text$"):
+        read_table(path)
+
+
+def test_a_nested_parquet_column_is_refused(tmp_path):
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0], "tags": [[1, 2], [3]]}), path)
+    with pytest.raises(DataFileError, match=r"column 2 \('tags'\) is nested \(list<element: int64>\): give a flat"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("value", ["ab", "", "1", ".", 3])
+def test_an_unknown_delimiter_names_the_argument(value):
+    with pytest.raises(ArgumentError) as info:
+        check_delimiter(value)
+    assert info.value.argument == "delimiter"
+
+
+def test_delimiter_names():
+    assert [check_delimiter(v) for v in ["tab", "\\t", "space", ";", "|", None]] == ["\t", "\t", " ", ";", "|", None]
+
+
+def test_the_header_is_read_from_the_first_lines_only(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("\n\nx;y\n1;2\n")
+    header = read_header(path)
+    assert (header.names, header.num_columns, header.delimiter, header.header_line) == (("x", "y"), 2, ";", 3)
