@@ -84,6 +84,104 @@ def test_bad_data_file(tmp_path, monkeypatch, capsys, name, text, expected):
     assert line == expected.format(path=path, inputs=tmp_path / "inputs")
 
 
+TABLE_CASES = [
+    # (name, files, extra arguments, the error line); {d} is the inputs folder
+    (
+        "unknown_delimiter",
+        {"t.csv": "a,y\n1,0\n2,1\n"},
+        ["--data.delimiter=ab"],
+        "error: data.init_args.delimiter 'ab' is not a delimiter: give one character (',', ';', '|') or tab, space "
+        "(runs of spaces), or leave it out to detect it",
+    ),
+    (
+        "categorical_missing_column",
+        {"t.csv": "a,y\n1,0\n2,1\n"},
+        ["--data.categorical=[nope]"],
+        "error: data.init_args.categorical 'nope' is not a column of {d}/t.csv; its columns: 'a', 'y'",
+    ),
+    (
+        "numeric_level_unseen",
+        {"t.csv": "code,x,y\n1,0.5,0\n2,0.1,1\n1,0.2,1\n", "new.csv": "code,x\n2,0.3\n7,0.4\n"},
+        ["--data.categorical=[code]", "--data.predict_path={d}/new.csv"],
+        "error: data.init_args: {d}/new.csv:3: column 1 ('code'): level '7' was not seen in training; the levels: "
+        "'1', '2'",
+    ),
+    (
+        "column_all_missing",
+        {"t.csv": "a,b,y\n1,NA,0\n2,,1\n"},
+        ["--data.missing=drop"],
+        "error: data.init_args: {d}/t.csv: column 2 ('b') has no values (every row is missing)",
+    ),
+    (
+        "target_one_class",
+        {"t.csv": "a,y\n1,yes\n2,yes\n"},
+        [],
+        "error: data.init_args: {d}/t.csv: the target column 2 ('y') holds one class, 'yes': a classifier needs rows "
+        "of two classes or more",
+    ),
+    (
+        "missing_value",
+        {"t.csv": "a,y\n1,0\n?,1\n"},
+        [],
+        "error: data.init_args: {d}/t.csv:3: column 1 ('a'): a missing value; 1 of 2 rows hold one (set "
+        "--data.init_args.missing=drop to drop them)",
+    ),
+    (
+        "predict_row_missing",
+        {"t.csv": "a,y\n1,0\n2,1\n", "new.csv": "a\n1\nNA\n"},
+        ["--data.predict_path={d}/new.csv"],
+        "error: data.init_args: {d}/new.csv:3: column 1 ('a'): a missing value in a row to predict (1 such rows; "
+        "with --data.init_args.missing=drop they get an empty prediction)",
+    ),
+    (
+        "one_column_read",
+        {"t.csv": "a\tb\ty\n1\t2\t0\n"},
+        ["--data.delimiter=;"],
+        "error: data.init_args: {d}/t.csv: expected at least one feature and a target per line, found 1 column (read "
+        "as one column with delimiter ';', but its lines hold tabs: set --data.init_args.delimiter='tab')",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "files", "extra", "expected"), TABLE_CASES, ids=[c[0] for c in TABLE_CASES])
+def test_table_mistakes_through_the_cli(tmp_path, monkeypatch, capsys, name, files, extra, expected):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for file, text in files.items():
+        (inputs / file).write_text(text)
+    args = ["fit", "--seed_everything=2017", "--model=LogisticRegression", "--data=ArrayDataModule"]
+    args += [f"--data.path={inputs}/t.csv", *(a.format(d=inputs) for a in extra)]
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, args)
+    assert line == expected.format(d=inputs)
+
+
+def test_a_nested_parquet_column_through_the_cli(tmp_path, monkeypatch, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    pq.write_table(pa.table({"x": [1.0, 2.0], "tags": [[1], [2, 3]], "y": [0.0, 1.0]}), inputs / "t.parquet")
+    args = ["fit", "--seed_everything=2017", "--model=LogisticRegression", "--data=ArrayDataModule"]
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, [*args, f"--data.path={inputs}/t.parquet"])
+    assert line == (
+        f"error: data.init_args: {inputs}/t.parquet: column 2 ('tags') is nested (list<element: int64>): "
+        "give a flat table"
+    )
+
+
+def test_a_regression_on_class_names_through_the_cli(tmp_path, monkeypatch, capsys):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "t.csv").write_text("a,kind\n1,x\n2,y\n")
+    args = ["fit", "--seed_everything=2017", "--model=LinearRegression", "--data=ArrayDataModule"]
+    line = run_cli_expecting_error(tmp_path, monkeypatch, capsys, [*args, f"--data.path={inputs}/t.csv"])
+    assert line == (
+        "error: data: kind holds class names ('x', 'y'); LinearRegression needs numbers: use LogisticRegression "
+        "(two classes) or SoftmaxRegression"
+    )
+
+
 def test_bad_class_label_in_a_users_csv(tmp_path, monkeypatch, capsys):
     path = write_data(tmp_path, "0.1,0.2,0\n0.3,0.4,1\n0.5,0.6,7\n")
     line = run_cli_expecting_error(

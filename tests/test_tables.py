@@ -96,7 +96,8 @@ def test_parquet_reads_as_pandas(tmp_path):
     path = tmp_path / "table.parquet"
     frame.to_parquet(path)
     table = read_table(path)
-    assert table.names == tuple(frame.columns) and table.delimiter is None
+    assert table.names == tuple(frame.columns)
+    assert table.delimiter is None
     assert table.columns[5].to_pylist()[:2] == [str(v).lower() for v in frame["flag"][:2]]
     assert_same_as_pandas(table, pd.read_parquet(path).drop(columns="flag"))
     assert table.location(4) == f"{path}: row 5"
@@ -106,8 +107,10 @@ def test_a_text_value_after_the_sampled_lines_makes_a_text_column(tmp_path):
     path = tmp_path / "late.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i}.5\n" for i in range(200_000)) + "7,oops\n")
     table = read_table(path)
-    assert table.numeric(0) and not table.numeric(1)
-    assert table.columns[1][-1].as_py() == "oops" and table.columns[1][0].as_py() == "0.5"
+    assert table.numeric(0)
+    assert not table.numeric(1)
+    assert table.columns[1][-1].as_py() == "oops"
+    assert table.columns[1][0].as_py() == "0.5"
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

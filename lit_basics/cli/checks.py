@@ -223,6 +223,14 @@ def check_targets(model: GradientDescentModule, datamodule: InMemoryDataModule) 
             "has real-valued targets; SoftmaxRegression needs class labels "
             "(ArrayDataModule with num_classes, IrisDataModule)",
         )
+    names = getattr(datamodule, "classes", None)
+    if names is not None and not isinstance(model, (LogisticRegression, SoftmaxRegression)):
+        target = getattr(datamodule, "target_name", None) or "the target column"
+        raise ConfigError(
+            "data",
+            f"{target!s} holds class names ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''}); "
+            f"{type(model).__name__} needs numbers: use LogisticRegression (two classes) or SoftmaxRegression",
+        )
     if isinstance(model, LogisticRegression):
         if classes is not None and classes != 2:
             raise ConfigError(
