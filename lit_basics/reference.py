@@ -100,7 +100,16 @@ class Objective:
         self.weight_mask[: self.k * self.c] = True
 
     def blocks(self) -> Iterator[tuple[slice, torch.Tensor]]:
-        """The design ``[features, 1]`` in float64, a block of rows at a time: ``(rows, block)``."""
+        """The design ``[features, 1]`` in float64, a block of rows at a time: ``(rows, block)``.
+        A design that fits in one block is built once and kept (small problems are solved with
+        thousands of calls)."""
+        if self.n <= self.block:
+            if getattr(self, "_design", None) is None:
+                part = self.features.to(torch.float64)
+                ones = torch.ones(self.n, 1, dtype=torch.float64, device=part.device)
+                self._design = torch.cat([part, ones], 1)
+            yield slice(0, self.n), self._design
+            return
         for start in range(0, self.n, self.block):
             rows = slice(start, min(start + self.block, self.n))
             part = self.features[rows].to(torch.float64)

@@ -320,7 +320,7 @@ def test_predictions_csv_holds_the_input_then_the_predictions(tmp_path):
     with open(tmp_path / "out" / "predictions.csv") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["a", "b", "probability", "label"]
-    assert [r[:2] for r in rows[1:]] == [["2.0", "25.0"], ["4.0", "35.5"]]
+    assert [r[:2] for r in rows[1:]] == [["2", "25"], ["4", "35.5"]]  # as the input writes them
     expected = model.predict(dm.transform([[2.0, 25.0], [4.0, 35.5]]))["probability"].squeeze(1).tolist()
     assert [float(r[2]) for r in rows[1:]] == expected
 

@@ -58,7 +58,8 @@ class NotesInspector(Callback):
       ``hp/condition_number``, ``hp/max_stable_lr``, ``hp/predicted_updates`` (to a gap of 1e-3);
       where standardising the features would help (:func:`~lit_basics.diagnostics.scaling_advice`),
       ``hp/standardized_condition_number``, ``hp/standardized_max_stable_lr`` and
-      ``hp/standardized_predicted_updates`` (at lr = 1/λmax of that problem).
+      ``hp/standardized_predicted_updates`` (at lr = 1/λmax of that problem); ``hp/dropped_rows``,
+      the rows a data module dropped for a missing value (``missing="drop"``), when there were any.
 
     Parameters are read in ``on_before_optimizer_step``: the manual twin takes many updates in one
     Lightning step, and this hook still sees every one of them (after ``global_step`` updates, with
@@ -349,6 +350,9 @@ class NotesInspector(Callback):
             results["hp/standardized_condition_number"] = advice.after.condition_number
             results["hp/standardized_max_stable_lr"] = advice.after.max_stable_lr
             results["hp/standardized_predicted_updates"] = float("inf") if after is None else float(after)
+        datamodule = getattr(trainer, "datamodule", None)
+        if getattr(datamodule, "dropped_rows", 0):  # missing="drop": how many rows the fit did not see
+            results["hp/dropped_rows"] = float(datamodule.dropped_rows)  # type: ignore[union-attr]
         if not trainer.is_global_zero:
             return
         for logger in trainer.loggers:

@@ -44,8 +44,9 @@ class PredictionsCSV(BasePredictionWriter):
             raise ArgumentError("filename", f"must be a file name without a directory (see dirpath), got {filename!r}")
         self.dirpath = dirpath
         self.filename = filename
-        #: ``(path, rows)`` of the file the last prediction wrote (rank 0), for the CLI to report.
-        self.written: tuple[Path, int] | None = None
+        #: ``(path, rows, rows without a prediction)`` of the file the last prediction wrote (rank 0),
+        #: for the CLI to report.
+        self.written: tuple[Path, int, int] | None = None
 
     @override
     def write_on_epoch_end(
@@ -83,7 +84,7 @@ class PredictionsCSV(BasePredictionWriter):
             for row, first in enumerate(leading):
                 has_prediction = kept is None or kept[row]
                 writer.writerow([*first, *(next(predicted) if has_prediction else empty)])
-        self.written = (path, rows)
+        self.written = (path, len(leading), len(leading) - rows)
 
 
 def _named(columns: dict[str, torch.Tensor], classes: tuple[str, ...] | None) -> tuple[list[str], list[list[str]]]:
@@ -123,10 +124,14 @@ def _input_rows(datamodule: Any, rows: int) -> tuple[list[str], list[list[str]],
 
 
 def _field(value: Any) -> str:
-    """A value as written back: a number as Python writes it, text as it is, a missing value empty."""
+    """A value as written back: a whole number without a decimal point (``2008``), another number
+    as Python writes it (the shortest text that reads back the same), text as it is, a missing
+    value empty."""
     if value is None:
         return ""
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
 
 
 def _columns(batches: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

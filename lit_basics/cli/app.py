@@ -296,8 +296,9 @@ class LitBasicsCLI(LightningCLI):
     def after_predict(self) -> None:
         for callback in self.trainer.callbacks:  # type: ignore[attr-defined]
             if isinstance(callback, PredictionsCSV) and callback.written is not None:
-                path, rows = callback.written
-                print(f"Predictions ({rows} rows): {path}")
+                path, rows, without = callback.written
+                unpredicted = f"; {without} with a missing value have no prediction" if without else ""
+                print(f"Predictions ({rows} rows{unpredicted}): {path}")
 
     def after_fit(self) -> None:
         trainer = self.trainer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -307,25 +308,26 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     @override
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what a checkpoint was trained with (Lightning calls this after ``setup``)."""
+        """Restore what a checkpoint was trained with (Lightning calls this after ``setup``): the
+        rows are encoded again with its levels, classes and scaling when they differ from the
+        data's own (a table is read again; arrays are scaled again)."""
         if "scaling" not in state_dict:
             return
         scaling = FeatureScaling.from_state(state_dict["scaling"])
         if "encoding" in state_dict:
             encoding = Encoding.from_state(state_dict["encoding"], scaling)
-            same = encoding.state_dict() == self.encoding.state_dict()
-            if same and scaling.state_dict() == self.scaling.state_dict():
-                return  # learned from the same rows: nothing changes
-            if self._reencode is not None:
-                device = self.x.device
-                encoded = self._reencode(encoding)
-                assert encoded.y is not None
-                self.x, self.y = encoded.x.to(device), encoded.y.to(device)
-                self._encoding, self.scaling, self.classes = encoding, scaling, encoding.classes
-                if self.predict_path is not None:
-                    self._read_predict_rows(self.predict_path)
-                return
-        self._install_scaling(scaling)
+        else:
+            encoding = dataclasses.replace(self.encoding, scaling=scaling)
+        if encoding.state_dict() == self.encoding.state_dict() and scaling.state_dict() == self.scaling.state_dict():
+            return  # learned from the same rows: nothing changes
+        if self._reencode is not None:
+            device = self.x.device
+            encoded = self._reencode(encoding)
+            assert encoded.y is not None
+            self.x, self.y = encoded.x.to(device), encoded.y.to(device)
+            self._encoding, self.scaling, self.classes = encoding, scaling, encoding.classes
+        else:
+            self._install_scaling(scaling)
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
 

@@ -1,0 +1,175 @@
+"""Real tables at real sizes: reading, the data path and a 20-update fit against pandas and pyarrow.
+
+Run through ``python scripts/benchmark.py --tables`` (or this file alone, same options). For each
+size a CSV of ``rows x 30`` numbers with a header and a 0/1 target (and the same rows as Parquet)
+is written once; then every variant runs in a fresh process, the variants interleaved, ``repeats``
+times; the tables give the median wall time and the median peak RSS (``VmHWM`` of that process
+alone):
+
+- ``import lightning.pytorch + pandas.read_csv``: the issue's yardstick;
+- ``pandas.read_csv``, ``pyarrow.csv.read_csv``: the file read alone (no lightning);
+- ``lit_basics reader``: ``ArrayDataModule(path=...)``: read, select, encode, float32 tensors;
+- ``fit, 1 update`` (time to the first update) and ``fit, 20 updates``: ``lit-basics fit`` of
+  ``LogisticRegression`` on the CSV (the exact optimum and the diagnosis included), and on Parquet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+FEATURES = 30
+
+
+def write_tables(directory: Path, rows: int, seed: int = 0) -> tuple[Path, Path]:
+    """``rows x 30`` features of various scales and a 0/1 target, as CSV and Parquet."""
+    rng = np.random.default_rng(seed)
+    scales = rng.uniform(0.5, 100.0, FEATURES)
+    offsets = rng.uniform(-50.0, 50.0, FEATURES)
+    weights = rng.normal(size=FEATURES)
+    columns: dict[str, Any] = {}
+    logit = np.zeros(rows)
+    chunk = 1_000_000
+    parts: list[pa.Table] = []
+    for start in range(0, rows, chunk):
+        n = min(chunk, rows - start)
+        z = rng.normal(size=(n, FEATURES))
+        x = np.round(z * scales + offsets, 3)
+        logit = z @ weights + rng.normal(size=n)
+        columns = {f"x{j}": x[:, j] for j in range(FEATURES)}
+        columns["y"] = (logit > 0).astype(np.int64)
+        parts.append(pa.table(columns))
+    table = pa.concat_tables(parts)
+    csv_path, parquet_path = directory / f"t{rows}.csv", directory / f"t{rows}.parquet"
+    pa_csv.write_csv(table, csv_path, write_options=pa_csv.WriteOptions(quoting_style="none"))
+    pq.write_table(table, parquet_path, row_group_size=1 << 20)
+    return csv_path, parquet_path
+
+
+def _fit(path: Path, updates: int) -> str:
+    return (
+        "import sys; from lit_basics.cli import cli_main; "
+        "cli_main(['fit', '--model=LogisticRegression', '--data=ArrayDataModule', "
+        f"'--data.path={path}', '--trainer.max_steps={updates}', '--trainer.enable_progress_bar=false'])"
+    )
+
+
+def variants(csv_path: Path, parquet_path: Path) -> dict[str, str]:
+    return {
+        "import lightning.pytorch + pandas.read_csv": (
+            f"import lightning.pytorch, pandas; pandas.read_csv({str(csv_path)!r})"
+        ),
+        "pandas.read_csv": f"import pandas; pandas.read_csv({str(csv_path)!r})",
+        "pyarrow.csv.read_csv": f"import pyarrow.csv; pyarrow.csv.read_csv({str(csv_path)!r})",
+        "lit_basics reader (CSV to float32 tensors)": (
+            f"from lit_basics.data import ArrayDataModule; ArrayDataModule(path={str(csv_path)!r})"
+        ),
+        "lit_basics reader (Parquet to float32 tensors)": (
+            f"from lit_basics.data import ArrayDataModule; ArrayDataModule(path={str(parquet_path)!r})"
+        ),
+        "fit, 1 update (CSV)": _fit(csv_path, 1),
+        "fit, 20 updates (CSV)": _fit(csv_path, 20),
+        "fit, 20 updates (Parquet)": _fit(parquet_path, 20),
+    }
+
+
+#: Printed by every child at exit: its own peak (VmHWM of its address space). ``wait4``'s ``ru_maxrss``
+#: would count the forked copy of this (large) process from before ``exec``.
+_REPORT_PEAK = (
+    "import atexit\n"
+    "def _peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    print('VmHWM', int(status.split('VmHWM:')[1].split()[0]) * 1024)\n"
+    "atexit.register(_peak)\n"
+)
+
+
+def _peak_rss_child(code: str, cwd: Path) -> tuple[float, int]:
+    """Run ``python -c code`` in ``cwd``: its wall seconds and its peak RSS in bytes."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _REPORT_PEAK + code], cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"benchmark child failed: {done.stderr[-2000:]}")
+    peak = int(done.stdout.rsplit("VmHWM", 1)[1].split()[0])
+    return wall, peak
+
+
+def tables(rows: tuple[int, ...], repeats: int, workdir: Path) -> list[dict]:
+    """The measurements, one row per (size, variant)."""
+    results = []
+    for n in rows:
+        data = Path(tempfile.mkdtemp(dir=workdir))
+        csv_path, parquet_path = write_tables(data, n)
+        codes = variants(csv_path, parquet_path)
+        samples: dict[str, list[tuple[float, int]]] = {name: [] for name in codes}
+        for _ in range(repeats):
+            for name, code in codes.items():  # interleaved: every variant once per round
+                run_dir = Path(tempfile.mkdtemp(dir=workdir))
+                samples[name].append(_peak_rss_child(code, run_dir))
+                shutil.rmtree(run_dir)
+        base = statistics.median(w for w, _ in samples["import lightning.pytorch + pandas.read_csv"])
+        for name, values in samples.items():
+            wall = statistics.median(w for w, _ in values)
+            results.append(
+                {
+                    "rows": n,
+                    "csv_bytes": csv_path.stat().st_size,
+                    "parquet_bytes": parquet_path.stat().st_size,
+                    "data_float32_bytes": n * FEATURES * 4,
+                    "variant": name,
+                    "wall_s": wall,
+                    "wall_samples": [w for w, _ in values],
+                    "peak_rss_bytes": int(statistics.median(p for _, p in values)),
+                    "over_yardstick": wall / base,
+                }
+            )
+        shutil.rmtree(data)
+    return results
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| rows | CSV | variant | wall (median) | x yardstick | peak RSS (median) |",
+        "|---:|---:|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['rows']:,} | {row['csv_bytes'] / 1e6:.0f} MB | {row['variant']} | {row['wall_s']:.2f} s | "
+            f"{row['over_yardstick']:.2f} | {row['peak_rss_bytes'] / 2**30:.2f} GiB |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="table sizes")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of interleaved runs")
+    parser.add_argument("--out", default="benchmark-results", help="directory for tables.json and tables.md")
+    options = parser.parse_args(argv)
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        rows = tables(tuple(options.rows), options.repeats, Path(workdir))
+    (out / "tables.json").write_text(json.dumps(rows, indent=2) + "\n")
+    table = markdown(rows)
+    (out / "tables.md").write_text(table)
+    print(table)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
