@@ -92,7 +92,10 @@ def test_bad_column_choices_name_the_argument(tmp_path, kwargs, argument, messag
 
 def test_a_name_without_a_header_and_columns_for_arrays(tmp_path):
     path = write_csv(tmp_path / "t.csv", None, [[1, 10, 2], [4, 20, 5]])
-    with pytest.raises(ArgumentError, match=r"has no header line: use a 0-based index"):
+    with pytest.raises(
+        ArgumentError,
+        match=r"has no header line \(none detected: --data.init_args.header=true .*\): use a 0-based index",
+    ):
         ArrayDataModule(path=str(path), target="y")
     with pytest.raises(ArgumentError, match=r"^target selects columns of path"):
         ArrayDataModule(x=[[1.0]], y=[1.0], target=0)

@@ -195,3 +195,40 @@ def test_the_header_is_read_from_the_first_lines_only(tmp_path):
     path.write_text("\n\nx;y\n1;2\n")
     header = read_header(path)
     assert (header.names, header.num_columns, header.delimiter, header.header_line) == (("x", "y"), 2, ";", 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"","bill","island","y"\n"1",39.1,"Dream",0\n"2",NA,"Biscoe",1\n',  # R's write.csv
+        '"bill" "island" "y"\n"1" 39.1 "Dream" 0\n"2" NA "Biscoe" 1\n',  # R's write.table
+    ],
+)
+def test_row_names_as_r_writes_them_are_skipped_as_pandas_does(tmp_path, text):
+    path = tmp_path / "from_r.csv"
+    path.write_text(text)
+    table = read_table(path)
+    assert table.names == ("bill", "island", "y")
+    expected = pd.read_csv(path, sep=None if " " in text.splitlines()[1] else ",", engine="python", index_col=0)
+    assert_same_as_pandas(table, expected)
+    assert table.lines.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("first", "header"),
+    [("x1,x2,2020,y", True), ("1,four,0,1", False), ("a,b,c,d", True), ("Adelie,Dream,39.1,0", False)],
+)
+def test_a_header_is_a_first_line_of_names(tmp_path, first, header):
+    path = tmp_path / "h.csv"
+    path.write_text(f"{first}\n1,2,3,0\n4,5,6,1\n")
+    assert (read_header(path).names is not None) == header
+
+
+def test_header_can_be_said_when_its_names_are_numbers(tmp_path):
+    path = tmp_path / "years.csv"
+    path.write_text("country,1960,1961,1962\nAruba,4.8,4.6,4.5\nChad,6.2,6.3,6.3\n")
+    assert read_header(path).names is None  # most names are numbers: not detected
+    table = read_table(path, header=True)
+    assert table.names == ("country", "1960", "1961", "1962")
+    assert_same_as_pandas(table, pd.read_csv(path))
+    assert read_table(tmp_path / "years.csv", header=False).num_rows == 3

@@ -59,6 +59,9 @@ class ArrayDataModule(InMemoryDataModule):
             are dropped, and the rows of ``predict_path`` with one get an empty prediction.
         delimiter: the CSV delimiter (one character, ``tab``, or ``space`` for runs of spaces);
             default: detected from the first lines.
+        header: whether the first line of ``path`` (and of ``predict_path``) names the columns;
+            default: detected (a first line of names over data; say ``true`` for names that are
+            numbers, such as years).
         num_classes: ``None`` (default) for real-valued targets (regression, or 0/1 labels for
             logistic regression) or class names; ``C >= 2`` when the targets are class labels,
             integers ``0..C-1`` (for :class:`~lit_basics.models.SoftmaxRegression`). Any other
@@ -86,6 +89,7 @@ class ArrayDataModule(InMemoryDataModule):
         categorical: list[ColumnRef] | None = None,
         missing: Missing = "error",
         delimiter: str | None = None,
+        header: bool | None = None,
         num_classes: int | None = None,
         batch_size: int | None = None,
         shuffle: bool = False,
@@ -113,6 +117,9 @@ class ArrayDataModule(InMemoryDataModule):
         self._num_classes = num_classes
         self.missing = check_choice("missing", missing, MISSING)  # type: ignore[assignment]
         self.delimiter = check_delimiter(delimiter)
+        if header is not None and not isinstance(header, bool):
+            raise ArgumentError("header", f"must be true, false or null (detect), got {header!r}")
+        self.header = header
         path = check_path("path", path)
         self.path = path
         self.target = target
@@ -146,7 +153,7 @@ class ArrayDataModule(InMemoryDataModule):
         self, path: str, target: ColumnRef | None, features: list[ColumnRef] | None, categorical: list[ColumnRef] | None
     ) -> None:
         """Read, select, encode and scale the table in one pass (see :func:`encode_table`)."""
-        header = read_header(path, delimiter=self.delimiter)
+        header = read_header(path, delimiter=self.delimiter, header=self.header)
         if header.num_columns < 2:
             raise DataFileError(
                 f"{path}: expected at least one feature and a target per line, found 1 column" + one_column_hint(header)
@@ -156,7 +163,9 @@ class ArrayDataModule(InMemoryDataModule):
         self.target_name = header.names[target_column] if header.names is not None else None
 
         def encode(fixed: Encoding | None) -> tuple[Table, Encoded]:
-            table = read_table(path, delimiter=header.delimiter, columns=[*feature_columns, target_column])
+            table = read_table(
+                path, delimiter=header.delimiter, columns=[*feature_columns, target_column], header=self.header
+            )
             encoded = encode_table(
                 table,
                 feature_columns=feature_columns,
@@ -242,7 +251,9 @@ def resolve_column(table: Header | Table, argument: str, ref: Any) -> int:
         return ref % width
     if table.names is None:
         raise ArgumentError(
-            argument, f"{ref!r} is a column name, and {table.path} has no header line: use a 0-based index"
+            argument,
+            f"{ref!r} is a column name, and {table.path} has no header line (none detected: --data.init_args.header"
+            "=true says its first line names the columns): use a 0-based index",
         )
     if ref not in table.names:
         shown = ", ".join(map(repr, table.names[:12])) + (", ..." if width > 12 else "")

@@ -258,7 +258,8 @@ class InMemoryDataModule(pl.LightningDataModule):
         in their order), encoded as the training rows were."""
         encoding = self.encoding
         columns = [name for name, _ in encoding.columns]
-        header = read_header(path, delimiter=getattr(self, "delimiter", None))
+        named = getattr(self, "header", None)
+        header = read_header(path, delimiter=getattr(self, "delimiter", None), header=named)
         if header.names is not None and self._names_known():
             if list(header.names) != columns:
                 missing = [n for n in columns if n not in header.names]
@@ -279,7 +280,9 @@ class InMemoryDataModule(pl.LightningDataModule):
                 f"({what}): a predict file holds the feature columns only"
             )
         text = [c for c, (_, levels) in enumerate(encoding.columns) if levels and isinstance(levels[0], str)]
-        table = read_table(path, delimiter=header.delimiter or getattr(self, "delimiter", None), text=text)
+        table = read_table(
+            path, delimiter=header.delimiter or getattr(self, "delimiter", None), text=text, header=named
+        )
         self._predict_inputs = dict(table.columns)
         encoded = encode_table(
             table,

@@ -208,6 +208,7 @@ def read_table(
     columns: Sequence[int] | None = None,
     text: Sequence[int] = (),
     expected_fields: int | None = None,
+    header: bool | None = None,
 ) -> Table:
     """Read ``path`` (CSV or Parquet; see the module's description), the columns ``columns`` only.
 
@@ -217,6 +218,7 @@ def read_table(
         columns: 0-based indices of the columns to read (``None``: all).
         text: columns to read as text whatever they hold (a categorical column's new rows).
         expected_fields: if given, the number of columns the file must have.
+        header: whether the first line names the columns; ``None``: detected (see :func:`read_header`).
 
     Returns:
         The :class:`Table`.
@@ -243,7 +245,7 @@ def read_table(
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         table = _read_parquet(path, columns, text)
     else:
-        table = _read_csv(path, check_delimiter(delimiter), columns, text)
+        table = _read_csv(path, check_delimiter(delimiter), columns, text, header)
     if expected_fields is not None and table.num_columns != expected_fields:
         raise DataFileError(
             f"{table.location(0)}: expected {expected_fields} fields, found {table.num_columns}"
@@ -311,9 +313,15 @@ def _line_at(raw: bytes, offset: int) -> int:
     return raw[:offset].count(b"\n") + 1
 
 
+#: A field of a file delimited by runs of spaces: a quoted string (spaces inside kept) or a word.
+_SPACED_FIELD = re.compile(r'"[^"]*"|\'[^\']*\'|\S+')
+
+
 def _split(line: str, delimiter: str) -> list[str]:
     if delimiter == " ":
-        return line.split()
+        return [
+            f[1:-1] if f[:1] in "\"'" and f[-1:] == f[:1] and len(f) > 1 else f for f in _SPACED_FIELD.findall(line)
+        ]
     try:
         return next(csv.reader([line], delimiter=delimiter))
     except (csv.Error, StopIteration):
@@ -373,10 +381,15 @@ class Header:
     num_columns: int
     delimiter: str | None
     header_line: int | None
+    #: The data lines have one leading field more than the header names: row names (R's
+    #: ``write.table``; ``write.csv`` names that column ``""``), skipped (pandas makes them the index).
+    row_names: bool = False
 
 
-def read_header(path: str | Path, *, delimiter: str | None = None) -> Header:
-    """The :class:`Header` of ``path``, reading its first lines only.
+def read_header(path: str | Path, *, delimiter: str | None = None, header: bool | None = None) -> Header:
+    """The :class:`Header` of ``path``, reading its first lines only. Unless ``header`` says, the
+    first line is a header when none of its fields is a number, or when most are not and one that
+    is not stands above a column of numbers.
 
     Raises:
         DataFileError: as :func:`read_table`, for what the first lines show.
@@ -389,10 +402,10 @@ def read_header(path: str | Path, *, delimiter: str | None = None) -> Header:
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         schema = _parquet_file(path).schema_arrow
         return Header(path, tuple(schema.names), len(schema.names), None, None)
-    return _csv_header(path, check_delimiter(delimiter))[0]
+    return _csv_header(path, check_delimiter(delimiter), header)[0]
 
 
-def _csv_header(path: Path, delimiter: str | None) -> tuple[Header, list[list[str]]]:
+def _csv_header(path: Path, delimiter: str | None, header: bool | None = None) -> tuple[Header, list[list[str]]]:
     """The header and the sampled data lines' fields."""
     lines, whole = _sample(path)
     if not lines:
@@ -400,15 +413,43 @@ def _csv_header(path: Path, delimiter: str | None) -> tuple[Header, list[list[st
     delimiter = delimiter or _detect(lines)
     first_number, first_line = lines[0]
     first = _split(first_line, delimiter)
-    names = _header(path, first_number, first) if not any(_is_number(f) for f in first) else None
-    if names is not None and len(lines) == 1 and whole:
+    rows = [_split(line, delimiter) for _, line in lines[1:]]
+    if len(first) > 1 and not first[0].strip() and all(f.strip() for f in first[1:]):
+        first = first[1:]  # R's write.csv: an unnamed first column of row names
+    named = _is_header(first, rows) if header is None else header
+    names = _header(path, first_number, first) if named else None
+    if names is None:
+        return Header(path, None, len(first), delimiter, None), [first, *rows]
+    if len(lines) == 1 and whole:
         raise DataFileError(f"{path}: a header line and no data rows")
-    rows = [_split(line, delimiter) for _, line in lines[1 if names is not None else 0 :]]
-    return Header(path, names, len(first), delimiter, first_number if names is not None else None), rows
+    row_names = bool(rows) and all(len(row) == len(first) + 1 for row in rows)
+    if row_names:
+        rows = [row[1:] for row in rows]
+    return Header(path, names, len(first), delimiter, first_number, row_names), rows
 
 
-def _read_csv(path: Path, delimiter: str | None, columns: Sequence[int] | None, text: Sequence[int]) -> Table:
-    header, sample_rows = _csv_header(path, delimiter)
+def _is_header(first: list[str], rows: list[list[str]]) -> bool:
+    """Whether the first line names the columns: none of its fields is a number; or most are not,
+    and one that is not stands above a column of numbers (``x1,2020,y`` over numbers)."""
+    words = [c for c, field in enumerate(first) if not _is_number(field) and field.strip() not in MISSING_VALUES]
+    if len(words) == len(first):
+        return True
+    if 2 * len(words) <= len(first):
+        return False
+    shift = 1 if rows and all(len(row) == len(first) + 1 for row in rows) else 0
+    for c in words:
+        below = [
+            row[c + shift] for row in rows if c + shift < len(row) and row[c + shift].strip() not in MISSING_VALUES
+        ]
+        if below and all(_is_number(value) for value in below):
+            return True
+    return False
+
+
+def _read_csv(
+    path: Path, delimiter: str | None, columns: Sequence[int] | None, text: Sequence[int], named: bool | None
+) -> Table:
+    header, sample_rows = _csv_header(path, delimiter, named)
     delimiter, names, width = header.delimiter or ",", header.names, header.num_columns
     wanted = list(range(width)) if columns is None else sorted(set(columns))
     # Types from the first lines: a column is read as numbers unless a sampled value is text.
@@ -416,14 +457,15 @@ def _read_csv(path: Path, delimiter: str | None, columns: Sequence[int] | None, 
         c for c in wanted for row in sample_rows if c < len(row) and row[c].strip() not in MISSING_VALUES
         if not _is_number(row[c])
     } | (set(text) & set(wanted))  # fmt: skip
+    shift = 1 if header.row_names else 0  # the row names' column is not read
     while True:
         try:
-            arrays = _stream_csv(path, delimiter, width, names is not None, wanted, text_columns)
+            arrays = _stream_csv(path, delimiter, width + shift, names is not None, wanted, text_columns, shift)
             break
         except _TextColumnError as late:  # a text value after the sampled lines: read that column as text
-            text_columns.add(late.column)
+            text_columns.add(late.column - shift)
         except pa.ArrowInvalid as exc:
-            raise _csv_failure(path, delimiter, width, names is not None, exc) from None
+            raise _csv_failure(path, delimiter, width + shift, names is not None, exc) from None
     num_rows = len(arrays[wanted[0]]) if wanted else 0
     if num_rows == 0:
         raise DataFileError(f"{path}: a header line and no data rows" if names else f"{path}: empty file, no data rows")
@@ -436,13 +478,14 @@ class _TextColumnError(Exception):
 
 
 def _stream_csv(
-    path: Path, delimiter: str, width: int, header: bool, wanted: list[int], text_columns: set[int]
+    path: Path, delimiter: str, width: int, header: bool, wanted: list[int], text_columns: set[int], shift: int = 0
 ) -> dict[int, pa.ChunkedArray]:
-    internal = [f"c{i}" for i in range(width)]
+    """Columns ``wanted`` (of the ``width`` fields per line, counted after the first ``shift``)."""
+    internal = [f"c{i}" for i in range(-shift, width - shift)]  # c-1: row names, never read
     read_options = pa_csv.ReadOptions(column_names=internal, skip_rows=1 if header else 0, block_size=1 << 22)
     convert_options = pa_csv.ConvertOptions(
-        column_types={internal[c]: pa.string() if c in text_columns else pa.float64() for c in wanted},
-        include_columns=[internal[c] for c in wanted],
+        column_types={internal[c + shift]: pa.string() if c in text_columns else pa.float64() for c in wanted},
+        include_columns=[internal[c + shift] for c in wanted],
         null_values=list(MISSING_VALUES),
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
@@ -452,8 +495,10 @@ def _stream_csv(
         # Runs of spaces or tabs: pyarrow splits on one character, so the runs become one tab.
         with _open(path) as stream:
             text = stream.read()
-        text = re.sub(rb"[ \t]+", b"\t", re.sub(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)", b"", text))
-        source, parse_options = io.BytesIO(text), pa_csv.ParseOptions(delimiter="\t", quote_char=False)
+        text = re.sub(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)", b"", text)
+        # Runs of blanks outside double quotes become one tab; a quoted field keeps its spaces.
+        text = re.sub(rb'("[^"\n]*")|[ \t]+', lambda m: m.group(1) or b"\t", text)
+        source, parse_options = io.BytesIO(text), pa_csv.ParseOptions(delimiter="\t")
     else:
         source, parse_options = _open(path), pa_csv.ParseOptions(delimiter=delimiter)
     chunks: dict[int, list[pa.Array]] = {c: [] for c in wanted}
@@ -464,7 +509,7 @@ def _stream_csv(
             )
             for batch in _batches(reader):
                 for c in wanted:
-                    chunks[c].append(batch.column(internal[c]))
+                    chunks[c].append(batch.column(internal[c + shift]))
         except pa.ArrowInvalid as exc:
             match = re.search(r"In CSV column #(\d+): CSV conversion error to double", str(exc))
             if match:  # the error's column is the file's column index
@@ -497,7 +542,7 @@ def _records(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     if delimiter == " ":
         for number, line in enumerate(lines, start=1):
             if line.strip():
-                yield number, line.split()
+                yield number, _split(line, " ")
         return
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
     while True:
@@ -514,7 +559,9 @@ def _records(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 
 def _csv_failure(path: Path, delimiter: str, width: int, header: bool, exc: Exception) -> DataFileError:
     """pyarrow's parse error as one line naming the file and line: the file scanned to find it."""
-    for number, fields in _records(path, delimiter):
+    for index, (number, fields) in enumerate(_records(path, delimiter)):
+        if header and index == 0:
+            continue  # the header's fields were counted when it was read
         if len(fields) != width:
             hint = ""
             if width == 1 or len(fields) == 1:
