@@ -237,11 +237,7 @@ def read_table(
         (('age', 'island', 'bought'), ';', ['Dream', None], [2, 3])
         >>> os.remove(f.name)
     """
-    path = Path(path)
-    if path.is_dir():
-        raise DataFileError(f"{path}: is a directory, not a data file")
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file")
+    path = _existing(path)
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         table = _read_parquet(path, columns, text)
     else:
@@ -259,6 +255,20 @@ def read_table(
                 value = values[row].as_py()
                 raise DataFileError(f"{table.location(row)}: {table.column_label(column)} is not finite: {value!r}")
     return table
+
+
+def _existing(path: str | Path) -> Path:
+    """``path`` as a ``Path``, if it is a file.
+
+    Raises:
+        DataFileError: no such file, or a directory.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a directory, not a data file")
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file")
+    return path
 
 
 def parse_csv(path: str | Path, *, expected_fields: int | None = None) -> np.ndarray:
@@ -394,11 +404,7 @@ def read_header(path: str | Path, *, delimiter: str | None = None, header: bool 
     Raises:
         DataFileError: as :func:`read_table`, for what the first lines show.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise DataFileError(f"{path}: is a directory, not a data file")
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file")
+    path = _existing(path)
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         schema = _parquet_file(path).schema_arrow
         return Header(path, tuple(schema.names), len(schema.names), None, None)
@@ -583,7 +589,7 @@ def _parquet_file(path: Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        return pq.ParquetFile(str(path))
+        return pq.ParquetFile(str(path), pre_buffer=False, buffer_size=1 << 20)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataFileError(f"{path}: not a Parquet file: {str(exc).splitlines()[0]}") from None
 
@@ -597,11 +603,15 @@ def _read_parquet(path: Path, columns: Sequence[int] | None, text: Sequence[int]
         kind = schema.field(c).type
         if pa.types.is_nested(kind):
             raise DataFileError(f"{path}: column {c + 1} ({names[c]!r}) is nested ({kind}): give a flat table")
-    arrays: dict[int, list[pa.Array]] = {c: [] for c in wanted}
-    for batch in file.iter_batches(columns=[names[c] for c in wanted], batch_size=1 << 16):
-        for position, c in enumerate(wanted):
-            arrays[c].append(_flat(batch.column(position), c in text))
-    chunked = {c: pa.chunked_array(arrays[c], type=_flat_type(schema.field(c).type, c in text)) for c in wanted}
+    # A column at a time, a row group at a time: measured on 1M x 31 rows, this holds 1.3x the data
+    # at its peak, where reading batches of every column holds 2.3x.
+    chunked = {}
+    for c in wanted:
+        chunks = []
+        for group in range(file.metadata.num_row_groups):
+            column = file.read_row_group(group, columns=[names[c]], use_threads=False).column(0)
+            chunks.extend(_flat(chunk, c in text) for chunk in column.chunks)
+        chunked[c] = pa.chunked_array(chunks, type=_flat_type(schema.field(c).type, c in text))
     rows = file.metadata.num_rows
     if rows == 0:
         raise DataFileError(f"{path}: no data rows")
