@@ -1,6 +1,7 @@
 """Real tables at real sizes: reading, the data path and a 20-update fit against pandas and pyarrow.
 
-Run through ``python scripts/benchmark.py --tables`` (or this file alone, same options). For each
+Run through ``python scripts/benchmark.py --tables`` (or this file alone, same options;
+``--trees OLD NEW --rows 1000000`` alternates two source trees' 20-update fits instead: a before/after). For each
 size a CSV of ``rows x 30`` numbers with a header and a 0/1 target (and the same rows as Parquet)
 is written once; then every variant runs in a fresh process, the variants interleaved, ``repeats``
 times; the tables give the median wall time and the median peak RSS (``VmHWM`` of that process
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -97,10 +99,14 @@ _REPORT_PEAK = (
 )
 
 
-def _peak_rss_child(code: str, cwd: Path) -> tuple[float, int]:
-    """Run ``python -c code`` in ``cwd``: its wall seconds and its peak RSS in bytes."""
+def _peak_rss_child(code: str, cwd: Path, tree: Path | None = None) -> tuple[float, int]:
+    """Run ``python -c code`` in ``cwd`` (with ``tree``'s ``lit_basics`` first on the path): its
+    wall seconds and its peak RSS in bytes."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree.resolve()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _REPORT_PEAK + code], cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", _REPORT_PEAK + code], cwd=cwd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(f"benchmark child failed: {done.stderr[-2000:]}")
@@ -141,6 +147,29 @@ def tables(rows: tuple[int, ...], repeats: int, workdir: Path) -> list[dict]:
     return results
 
 
+def before_after(trees: list[Path], rows: int, repeats: int, workdir: Path) -> list[dict]:
+    """The 20-update CSV fit of each source tree, the trees alternated, ``repeats`` rounds."""
+    data = Path(tempfile.mkdtemp(dir=workdir))
+    csv_path, _ = write_tables(data, rows)
+    samples: dict[Path, list[tuple[float, int]]] = {tree: [] for tree in trees}
+    for _ in range(repeats):
+        for tree in trees:
+            run_dir = Path(tempfile.mkdtemp(dir=workdir))
+            samples[tree].append(_peak_rss_child(_fit(csv_path, 20), run_dir, tree))
+            shutil.rmtree(run_dir)
+    return [
+        {
+            "tree": str(tree),
+            "rows": rows,
+            "variant": "fit, 20 updates (CSV)",
+            "wall_s": statistics.median(w for w, _ in values),
+            "wall_samples": [w for w, _ in values],
+            "peak_rss_bytes": int(statistics.median(p for _, p in values)),
+        }
+        for tree, values in samples.items()
+    ]
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| rows | CSV | variant | wall (median) | x yardstick | peak RSS (median) |",
@@ -159,9 +188,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="table sizes")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of interleaved runs")
     parser.add_argument("--out", default="benchmark-results", help="directory for tables.json and tables.md")
+    parser.add_argument("--trees", type=Path, nargs="+", help="source trees to alternate (before/after) instead")
     options = parser.parse_args(argv)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    if options.trees:
+        with tempfile.TemporaryDirectory() as workdir:
+            result = before_after(options.trees, options.rows[0], options.repeats, Path(workdir))
+        (out / "tables_before_after.json").write_text(json.dumps(result, indent=2) + "\n")
+        for row in result:
+            walls = ", ".join(f"{w:.1f}" for w in row["wall_samples"])
+            print(
+                f"{row['tree']}: {row['variant']} on {row['rows']:,} rows: median {row['wall_s']:.2f} s "
+                f"(samples {walls}), peak {row['peak_rss_bytes'] / 2**30:.2f} GiB"
+            )
+        return result
     with tempfile.TemporaryDirectory() as workdir:
         rows = tables(tuple(options.rows), options.repeats, Path(workdir))
     (out / "tables.json").write_text(json.dumps(rows, indent=2) + "\n")
