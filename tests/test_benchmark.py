@@ -48,3 +48,33 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path):
     assert "| model | project variant (config as shipped) | updates per step | raw notes loop |" in table
     assert table in done.stdout
     assert list(tmp_path.iterdir()) == [out]  # nothing else written
+
+
+@pytest.mark.slow
+def test_tables_benchmark_writes_every_variant(tmp_path):
+    out = tmp_path / "results"
+    arguments = ["--tables", "--table-rows", "2000", "--table-repeats", "1", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "benchmark.py"), *arguments],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((out / "tables.json").read_text())
+    assert {row["variant"] for row in rows} == {
+        "import lightning.pytorch + pandas.read_csv",
+        "pandas.read_csv",
+        "pyarrow.csv.read_csv",
+        "lit_basics reader (CSV to float32 tensors)",
+        "lit_basics reader (Parquet to float32 tensors)",
+        "fit, 1 update (CSV)",
+        "fit, 20 updates (CSV)",
+        "fit, 20 updates (Parquet)",
+    }
+    for row in rows:
+        assert row["wall_s"] > 0
+        assert 50 * 2**20 < row["peak_rss_bytes"] < 8 * 2**30  # a process's own peak, not this one's
+    assert (out / "tables.md").read_text() in done.stdout
+    assert list(tmp_path.iterdir()) == [out]  # nothing else written
