@@ -607,7 +607,7 @@ def _read_parquet(path: Path, columns: Sequence[int] | None, text: Sequence[int]
     # at its peak, where reading batches of every column holds 2.3x.
     chunked = {}
     for c in wanted:
-        chunks = []
+        chunks: list[pa.Array] = []
         for group in range(file.metadata.num_row_groups):
             column = file.read_row_group(group, columns=[names[c]], use_threads=False).column(0)
             chunks.extend(_flat(chunk, c in text) for chunk in column.chunks)
