@@ -175,20 +175,15 @@ def encode_table(
     if incomplete is not None:
         mask = incomplete.to_numpy(zero_copy_only=False)
         count = int(mask.sum())
-        if missing == "error" and target_column is not None:
+        if missing == "error":
             first = int(np.argmax(mask))
             column = next(c for c in used if not table.columns[c][first].is_valid)
-            raise DataFileError(
-                f"{table.location(first)}: {table.column_label(column)}: a missing value; {count} of "
-                f"{table.num_rows} rows hold one (set {flag} to drop them)"
-            )
-        if missing == "error":  # new rows: each one must have a prediction
-            first = int(np.argmax(mask))
-            column = next(c for c in used if not table.columns[c][first].is_valid)
-            raise DataFileError(
-                f"{table.location(first)}: {table.column_label(column)}: a missing value in a row to predict "
-                f"({count} such rows; with {flag} they get an empty prediction)"
-            )
+            where = f"{table.location(first)}: {table.column_label(column)}: a missing value"
+            if target_column is None:  # new rows: each one must have a prediction
+                raise DataFileError(
+                    f"{where} in a row to predict ({count} such rows; with {flag} they get an empty prediction)"
+                )
+            raise DataFileError(f"{where}; {count} of {table.num_rows} rows hold one (set {flag} to drop them)")
         rows = np.flatnonzero(~mask)
         dropped = count
         if rows.size == 0:
@@ -284,7 +279,7 @@ def encode_table(
         if table.numeric(c):
             value_set = pa.array([float(v) for v in levels], pa.float64())
         else:
-            value_set = pa.array([str(v) for v in levels], pa.string())
+            value_set = pa.array([level_name(v) for v in levels], pa.string())  # 3.0 is written 3
         codes = pc.index_in(values, value_set=value_set).to_numpy(zero_copy_only=False)
         if codes.dtype.kind == "f" and np.isnan(codes).any():
             row = int(np.flatnonzero(np.isnan(codes))[0])
@@ -326,6 +321,6 @@ def encode_table(
                     f"{'float32' if dtype == torch.float32 else 'float64'}{once}"
                 )
             offset += len(raw)
-        del values, chunk, raw
+        del values  # this column's chunks are let go of before the next one is converted
     encoding = Encoding(tuple(columns), classes, scaling)
     return Encoded(torch.from_numpy(x_np), y, encoding, rows, dropped, table.num_rows, train_index)
