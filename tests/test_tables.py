@@ -232,3 +232,23 @@ def test_header_can_be_said_when_its_names_are_numbers(tmp_path):
     assert table.names == ("country", "1960", "1961", "1962")
     assert_same_as_pandas(table, pd.read_csv(path))
     assert read_table(tmp_path / "years.csv", header=False).num_rows == 3
+
+
+@pytest.mark.parametrize("text", ["a,b,y,\n1,2.5,0,\n3,4,1,\n", "1,2.5,0,\n3,4,1,\n"], ids=["header", "no header"])
+def test_a_delimiter_ending_every_line_is_no_column(tmp_path, text):
+    path = tmp_path / "trailing.csv"
+    path.write_text(text)
+    table = read_table(path)
+    assert table.num_columns == 3
+    assert table.values.tolist() == [[1.0, 2.5, 0.0], [3.0, 4.0, 1.0]]
+
+
+def test_a_semicolon_table_with_decimal_commas_reads_as_pandas(tmp_path):
+    path = tmp_path / "european.csv"
+    path.write_text("Gewicht;Länge;Insel\n3,75;39,1;Dream\n-4;40,25;NA\n1,5e3;41;Biscoe\n")
+    table = read_table(path)
+    assert (table.delimiter, table.names) == (";", ("Gewicht", "Länge", "Insel"))
+    assert table.numeric(0)
+    assert table.numeric(1)
+    expected = pd.read_csv(path, sep=";", decimal=",", keep_default_na=False, na_values=list(MISSING_VALUES))
+    assert_same_as_pandas(table, expected)

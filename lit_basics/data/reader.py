@@ -394,6 +394,10 @@ class Header:
     #: The data lines have one leading field more than the header names: row names (R's
     #: ``write.table``; ``write.csv`` names that column ``""``), skipped (pandas makes them the index).
     row_names: bool = False
+    #: Every line ends with a delimiter: an empty last field, not a column.
+    trailing: bool = False
+    #: The decimal mark: ``","`` for a semicolon-delimited table of numbers written ``1,5``.
+    decimal: str = "."
 
 
 def read_header(path: str | Path, *, delimiter: str | None = None, header: bool | None = None) -> Header:
@@ -420,24 +424,42 @@ def _csv_header(path: Path, delimiter: str | None, header: bool | None = None) -
     first_number, first_line = lines[0]
     first = _split(first_line, delimiter)
     rows = [_split(line, delimiter) for _, line in lines[1:]]
+    trailing = all(len(fields) > 1 and not fields[-1].strip() for fields in [first, *rows])
+    if trailing:  # "a,b,": a delimiter at the end of every line
+        first, rows = first[:-1], [row[:-1] for row in rows]
+    decimal = "," if delimiter == ";" and _decimal_commas(rows) else "."
     if len(first) > 1 and not first[0].strip() and all(f.strip() for f in first[1:]):
         first = first[1:]  # R's write.csv: an unnamed first column of row names
-    named = _is_header(first, rows) if header is None else header
+    named = _is_header(first, rows, decimal) if header is None else header
     names = _header(path, first_number, first) if named else None
     if names is None:
-        return Header(path, None, len(first), delimiter, None), [first, *rows]
+        return Header(path, None, len(first), delimiter, None, False, trailing, decimal), [first, *rows]
     if len(lines) == 1 and whole:
         raise DataFileError(f"{path}: a header line and no data rows")
     row_names = bool(rows) and all(len(row) == len(first) + 1 for row in rows)
     if row_names:
         rows = [row[1:] for row in rows]
-    return Header(path, names, len(first), delimiter, first_number, row_names), rows
+    return Header(path, names, len(first), delimiter, first_number, row_names, trailing, decimal), rows
 
 
-def _is_header(first: list[str], rows: list[list[str]]) -> bool:
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
+_DECIMAL_POINT = re.compile(r"\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*")
+
+
+def _decimal_commas(rows: list[list[str]]) -> bool:
+    """Whether sampled fields write numbers with a decimal comma (``1,5``) and none with a point."""
+    fields = [field for row in rows for field in row]
+    return any(_DECIMAL_COMMA.fullmatch(f) for f in fields) and not any(_DECIMAL_POINT.fullmatch(f) for f in fields)
+
+
+def _is_header(first: list[str], rows: list[list[str]], decimal: str = ".") -> bool:
     """Whether the first line names the columns: none of its fields is a number; or most are not,
     and one that is not stands above a column of numbers (``x1,2020,y`` over numbers)."""
-    words = [c for c, field in enumerate(first) if not _is_number(field) and field.strip() not in MISSING_VALUES]
+
+    def number(text: str) -> bool:
+        return _is_number(text.replace(",", ".") if decimal == "," else text)
+
+    words = [c for c, field in enumerate(first) if not number(field) and field.strip() not in MISSING_VALUES]
     if len(words) == len(first):
         return True
     if 2 * len(words) <= len(first):
@@ -447,7 +469,7 @@ def _is_header(first: list[str], rows: list[list[str]]) -> bool:
         below = [
             row[c + shift] for row in rows if c + shift < len(row) and row[c + shift].strip() not in MISSING_VALUES
         ]
-        if below and all(_is_number(value) for value in below):
+        if below and all(number(value) for value in below):
             return True
     return False
 
@@ -459,19 +481,21 @@ def _read_csv(
     delimiter, names, width = header.delimiter or ",", header.names, header.num_columns
     wanted = list(range(width)) if columns is None else sorted(set(columns))
     # Types from the first lines: a column is read as numbers unless a sampled value is text.
+    point = (lambda f: f.replace(",", ".")) if header.decimal == "," else (lambda f: f)
     text_columns = {
         c for c in wanted for row in sample_rows if c < len(row) and row[c].strip() not in MISSING_VALUES
-        if not _is_number(row[c])
+        if not _is_number(point(row[c]))
     } | (set(text) & set(wanted))  # fmt: skip
     shift = 1 if header.row_names else 0  # the row names' column is not read
+    fields = width + shift + (1 if header.trailing else 0)  # per line, as written
     while True:
         try:
-            arrays = _stream_csv(path, delimiter, width + shift, names is not None, wanted, text_columns, shift)
+            arrays = _stream_csv(header, fields, wanted, text_columns, shift)
             break
         except _TextColumnError as late:  # a text value after the sampled lines: read that column as text
             text_columns.add(late.column - shift)
         except pa.ArrowInvalid as exc:
-            raise _csv_failure(path, delimiter, width + shift, names is not None, exc) from None
+            raise _csv_failure(path, delimiter, fields, names is not None, exc) from None
     num_rows = len(arrays[wanted[0]]) if wanted else 0
     if num_rows == 0:
         raise DataFileError(f"{path}: a header line and no data rows" if names else f"{path}: empty file, no data rows")
@@ -484,17 +508,22 @@ class _TextColumnError(Exception):
 
 
 def _stream_csv(
-    path: Path, delimiter: str, width: int, header: bool, wanted: list[int], text_columns: set[int], shift: int = 0
+    header: Header, fields: int, wanted: list[int], text_columns: set[int], shift: int = 0
 ) -> dict[int, pa.ChunkedArray]:
-    """Columns ``wanted`` (of the ``width`` fields per line, counted after the first ``shift``)."""
-    internal = [f"c{i}" for i in range(-shift, width - shift)]  # c-1: row names, never read
-    read_options = pa_csv.ReadOptions(column_names=internal, skip_rows=1 if header else 0, block_size=1 << 22)
+    """Columns ``wanted`` of the table (column ``c`` is field ``c + shift`` of the ``fields`` of a
+    line: row names and a trailing empty field are never read)."""
+    path, delimiter = header.path, header.delimiter or ","
+    internal = [f"f{i}" for i in range(fields)]
+    read_options = pa_csv.ReadOptions(
+        column_names=internal, skip_rows=1 if header.names is not None else 0, block_size=1 << 22
+    )
     convert_options = pa_csv.ConvertOptions(
         column_types={internal[c + shift]: pa.string() if c in text_columns else pa.float64() for c in wanted},
         include_columns=[internal[c + shift] for c in wanted],
         null_values=list(MISSING_VALUES),
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
+        decimal_point=header.decimal,
     )
     source: pa.NativeFile | io.BytesIO
     if delimiter == " ":
