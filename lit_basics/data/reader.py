@@ -167,7 +167,7 @@ class Table:
 
     def location(self, row: int) -> str:
         """``path:line`` of data row ``row`` (0-based), ``path: row N`` for Parquet."""
-        if self.parquet:
+        if self.parquet or row >= len(self.lines):
             return f"{self.path}: row {row + 1}"
         return f"{self.path}:{int(self.lines[row])}"
 
@@ -588,7 +588,7 @@ def _records(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
             return
         except csv.Error as exc:
             raise DataFileError(f"{path}:{start}: not a CSV line: {exc}") from None
-        if any(f.strip() for f in fields):
+        if fields:  # an empty line is no record (pyarrow's rule); a line of empty fields is one
             yield start, fields
 
 
