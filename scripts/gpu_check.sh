@@ -2,8 +2,9 @@
 # GPU check (<= 5 minutes on one GPU): every config on the GPU, the automatic twin and the manual
 # twin (1 update per step, and the configs' updates_per_step), a one-GPU DDP run, a user's own
 # table (the breast-cancer CSV, standardised: fit, then predict new rows from the checkpoint), a
-# `lit-basics compare` of the notes' linear regression, and the benchmark's CUDA section; prints a summary table. Needs scikit-learn for the table
-# (pip install -e ".[dev]").
+# `lit-basics compare` of the notes' linear regression, the penguins (fit, predict by class name), a
+# 1M-row CSV fit with the data on the GPU, and the benchmark's CUDA section; prints a summary table.
+# Needs the dev extras for the tables (pip install -e ".[dev]").
 #   bash scripts/gpu_check.sh            (in an environment where `pip install -e .` was run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,18 @@ own=(--model LogisticRegression --model.l2=0.01 --data ArrayDataModule --data.pa
 run "own-data-fit" fit "${own[@]}"
 run "own-data-predict" predict "${own[@]}" --ckpt_path last --data.predict_path "$work/cancer/new.csv"
 run "compare-linear" compare -c "$PWD/configs/linear.yaml" --trainer.accelerator=gpu --trainer.max_steps=1100
+# Real tables: the penguins as they ship (text, NA, class names), and a 1M x 30 CSV with the data
+# resident on the GPU (the exact optimum and the diagnosis are computed there too).
+python scripts/penguins_example.py "$work/penguins" > /dev/null
+pg=(--model SoftmaxRegression --model.l2=0.01 --model.lr=auto --data ArrayDataModule
+    --data.path "$work/penguins/train.csv" --data.target species --data.missing=drop --data.scale=standardize
+    --trainer.accelerator=gpu --trainer.enable_progress_bar=false)
+run "penguins-fit" fit "${pg[@]}"
+run "penguins-predict" predict "${pg[@]}" --ckpt_path last --data.predict_path "$work/penguins/new.csv"
+python -c "import sys; sys.path.insert(0, 'scripts'); from pathlib import Path; import tables_benchmark as t; \
+t.write_tables(Path(sys.argv[1]), 1_000_000)" "$work"
+run "table-1m-fit" fit --model LogisticRegression --data ArrayDataModule --data.path "$work/t1000000.csv" \
+  --trainer.accelerator=gpu --trainer.max_steps=20 --trainer.enable_progress_bar=false
 bench_start=$SECONDS
 if timeout 150 python scripts/benchmark.py --cuda-only --out "$work/bench" > "$work/bench.log" 2>&1; then
   bench=ok
