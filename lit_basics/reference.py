@@ -115,11 +115,6 @@ class Objective:
             part = self.features[rows].to(torch.float64)
             yield rows, torch.cat([part, torch.ones(part.shape[0], 1, dtype=torch.float64, device=part.device)], 1)
 
-    @property
-    def design(self) -> torch.Tensor:
-        """The whole design ``[features, 1]`` in float64, ``(N, K + 1)`` (small problems and tests)."""
-        return torch.cat([block for _, block in self.blocks()])
-
     # --- θ <-> (w, b) ------------------------------------------------------------------------
     def split(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(w, b)`` of shapes ``(K, C)`` and ``(C,)`` from ``θ``."""

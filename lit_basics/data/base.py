@@ -260,7 +260,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         columns = [name for name, _ in encoding.columns]
         named = getattr(self, "header", None)
         header = read_header(path, delimiter=getattr(self, "delimiter", None), header=named)
-        if header.names is not None and self._names_known():
+        if header.names is not None and self.feature_names is not None:
             if list(header.names) != columns:
                 missing = [n for n in columns if n not in header.names]
                 extra = [n for n in header.names if n not in columns]
@@ -294,9 +294,6 @@ class InMemoryDataModule(pl.LightningDataModule):
         )
         self._predict_table, self._predict_x = table, encoded.x.to(self.x.device)
         self._predict_kept = None if encoded.dropped == 0 else encoded.rows
-
-    def _names_known(self) -> bool:
-        return self.feature_names is not None
 
     # --- what the data module learned and serves ------------------------------------------------
     @override
