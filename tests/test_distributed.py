@@ -42,6 +42,9 @@ class DestroyProcessGroup(pl.Callback):
 def fit(model_cls, dm_cls, updates, optimization, model_kwargs, **trainer_kwargs):
     torch.manual_seed(2017)
     model = model_cls(optimization=optimization, updates_per_step=50, **model_kwargs)
+    if trainer_kwargs.get("precision") == "64-true":
+        # ddp_spawn loads the spawned processes' weights into this model: float64 ones keep every bit.
+        model.double()
     trainer = tiny_trainer(updates, **trainer_kwargs)
     trainer.fit(model, dm_cls(passes_per_epoch=100))
     return model, trainer
@@ -70,6 +73,30 @@ def test_two_processes_match_one(model_cls, dm_cls, updates, model_kwargs, optim
     assert trainer.world_size == 2
     relative = ((params_of(double) - params_of(single)).abs() / params_of(single).abs().clamp_min(1e-3)).max().item()
     assert relative <= TOLERANCE.get(model_cls, 1e-6), f"relative difference {relative:.3g}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [0, 2, 4], ids=["linear", "logistic", "softmax"])
+def test_two_processes_match_one_in_float64(case):
+    """precision="64-true" under DDP: the shards are float64 too, and the float32 summation-order
+    differences above shrink to float64's."""
+    model_cls, dm_cls, updates, model_kwargs = CASES[case]
+    single, _ = fit(model_cls, dm_cls, updates, "manual", model_kwargs, precision="64-true")
+    double, trainer = fit(
+        model_cls,
+        dm_cls,
+        updates,
+        "manual",
+        model_kwargs,
+        precision="64-true",
+        devices=2,
+        strategy="ddp_spawn",
+        callbacks=[DestroyProcessGroup()],
+    )
+    assert trainer.world_size == 2
+    assert params_of(double).dtype == params_of(single).dtype == torch.float64
+    relative = ((params_of(double) - params_of(single)).abs() / params_of(single).abs().clamp_min(1e-3)).max().item()
+    assert relative <= 1e-12, f"relative difference {relative:.3g}"
 
 
 @pytest.mark.slow

@@ -404,6 +404,13 @@ CONFIG_CASES = [
         [LOGISTIC, "--trainer.callbacks+=LearningRateMonitor", "--trainer.logger=false"],
         "error: trainer.callbacks.LearningRateMonitor: logs to the logger, and trainer.logger is false: remove one",
     ),
+    (
+        "half_precision_parameters",
+        [LOGISTIC, "--trainer.precision=bf16-true"],
+        "error: trainer.precision 'bf16-true' holds the parameters in 16 bits (about 3 significant digits): "
+        "gradient descent's small updates round away and the exact optimum cannot be compared; use 32-true (the "
+        "notes), 64-true (float64 end to end), or a mixed precision (16-mixed, bf16-mixed: float32 parameters)",
+    ),
     # ckpt_path
     ("missing_checkpoint", [LINEAR, "--ckpt_path=gone.ckpt"], "error: gone.ckpt: no such checkpoint file"),
     (

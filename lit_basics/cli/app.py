@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
@@ -33,6 +34,7 @@ from lit_basics.cli.outputs import RUNS, check_outputs, place_outputs
 from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
 from lit_basics.cli.resume import newest_run_checkpoint, resume_newest_run
 from lit_basics.data import InMemoryDataModule
+from lit_basics.data.base import precision_dtype
 from lit_basics.diagnostics import diagnose_fit, scaling_advice
 from lit_basics.errors import ArgumentError, ConfigError, UserError
 from lit_basics.models import GradientDescentModule
@@ -242,6 +244,11 @@ class LitBasicsCLI(LightningCLI):
         datamodule, model = self.datamodule, self.model
         if not (isinstance(datamodule, InMemoryDataModule) and isinstance(model, GradientDescentModule)):
             return
+        if precision_dtype(self.trainer) == torch.float64:
+            # What Lightning does at setup, done before the exact optimum and the diagnosis, so
+            # that they are those of the float64 data and parameters the fit will use.
+            datamodule.use_dtype(torch.float64)
+            model.double()
         if _rank() == 0:
             print(f"{datamodule.describe()}; {_devices(self.trainer)}")
             if not model.automatic_optimization and datamodule.full_batch and model.updates_per_step > 1:

@@ -53,12 +53,15 @@ _TRAINER_DIVISORS: dict[str, str] = {
     "val_check_interval": "a share of the epoch in (0, 1] or a number of batches >= 1, or null",
     "reload_dataloaders_every_n_epochs": "an integer >= 0 (0: never reload)",
 }
+#: Precisions whose parameters are 16-bit floats: refused (see :func:`check_trainer_settings`).
+_HALF_PRECISIONS = ("16-true", "bf16-true")
 #: The range numpy (and so ``seed_everything``) accepts.
 _SEED_RANGE = (0, 2**32 - 1)
 
 
 def check_trainer_settings(trainer: Mapping[str, Any] | None) -> None:
-    """The Trainer arguments of :data:`_TRAINER_MINIMUMS` are in range.
+    """The Trainer arguments of :data:`_TRAINER_MINIMUMS` are in range, and the precision keeps
+    float32 or float64 parameters.
 
     Example:
         >>> check_trainer_settings({"accumulate_grad_batches": 0})
@@ -75,6 +78,17 @@ def check_trainer_settings(trainer: Mapping[str, Any] | None) -> None:
         raise ConfigError(
             "trainer",
             ArgumentError("val_check_interval", f"must be {_TRAINER_DIVISORS['val_check_interval']}, got {interval!r}"),
+        )
+    precision = str((trainer or {}).get("precision"))
+    if precision in _HALF_PRECISIONS:
+        raise ConfigError(
+            "trainer",
+            ArgumentError(
+                "precision",
+                f"{precision!r} holds the parameters in 16 bits (about 3 significant digits): gradient descent's "
+                "small updates round away and the exact optimum cannot be compared; use 32-true (the notes), "
+                "64-true (float64 end to end), or a mixed precision (16-mixed, bf16-mixed: float32 parameters)",
+            ),
         )
     reload = (trainer or {}).get("reload_dataloaders_every_n_epochs")
     if isinstance(reload, int) and not isinstance(reload, bool) and reload < 0:

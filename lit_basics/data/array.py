@@ -176,6 +176,7 @@ class ArrayDataModule(InMemoryDataModule):
                 scale=self.scale,
                 split=self._split,
                 fixed=fixed,
+                dtype=self._dtype,
             )
             return table, encoded
 

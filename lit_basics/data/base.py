@@ -19,7 +19,7 @@ from lit_basics.data.scaling import SCALES, FeatureScaling, Scale
 from lit_basics.errors import ArgumentError
 from lit_basics.validation import check_choice, check_positive_int
 
-__all__ = ["InMemoryDataModule", "as_rows"]
+__all__ = ["InMemoryDataModule", "as_rows", "precision_dtype"]
 
 
 def as_rows(name: str, values: Any) -> torch.Tensor:
@@ -142,7 +142,9 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._train_index: torch.Tensor | None = None
         self._val_index: torch.Tensor | None = None
         self._raw_x: torch.Tensor | None = None  # arrays as given (a table is encoded as it is read)
-        self._dtype = torch.float32
+        self._raw_y: torch.Tensor | None = None
+        self._dtype = self._base_dtype = torch.float32  # as held; as built (before use_dtype)
+        self._wide = False  # use_dtype(torch.float64) was called
         self._table: Table | None = None  # the file the rows came from, for errors naming its lines
         self._table_rows: np.ndarray | None = None  # each tensor row's row in that file
         self._encoding: Encoding | None = None  # a table's levels, classes and scaling
@@ -196,6 +198,8 @@ class InMemoryDataModule(pl.LightningDataModule):
         if feature_names is not None and len(feature_names) != x.shape[1]:
             raise ValueError(f"{len(feature_names)} feature names for {x.shape[1]} features")
         self._raw_x, self._dtype, self._table, self.feature_names = x, dtype, table, feature_names
+        self._base_dtype = dtype
+        self._raw_y = y
         if y.is_floating_point():
             y = self._rounded("target", y, y.to(torch.float32))
         self.y = y
@@ -211,11 +215,51 @@ class InMemoryDataModule(pl.LightningDataModule):
         checkpoint's)."""
         assert encoded.y is not None
         self.x, self.y, self._dtype = encoded.x, encoded.y, encoded.x.dtype
+        self._base_dtype = self._dtype
         self._table, self._table_rows, self._reencode = table, encoded.rows, reencode
         self._encoding, self.scaling = encoded.encoding, encoded.encoding.scaling
         self.feature_names = encoded.encoding.input_names if table.names is not None else None
         self.classes = encoded.encoding.classes
         self.dropped_rows = encoded.dropped
+        if self.predict_path is not None:
+            self._read_predict_rows(self.predict_path)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The features' dtype (and the real-valued targets'): float32, or float64 after
+        :meth:`use_dtype` (a Trainer with ``precision="64-true"`` calls it in ``setup``)."""
+        return self._dtype
+
+    def use_dtype(self, dtype: torch.dtype) -> None:
+        """``torch.float64``: hold the features and real-valued targets in float64, rounded once
+        from the values as read (a table is read again, arrays are scaled again from the arrays
+        given; class labels stay int64). ``torch.float32``: the data as the module built them
+        (float32; the notes' polynomial keeps its float64 ``x``). ``setup`` calls it with the
+        trainer's precision (:func:`precision_dtype`).
+
+        Example:
+            >>> from lit_basics.data import ArrayDataModule
+            >>> dm = ArrayDataModule(x=[[0.1], [0.2]], y=[0.3, 0.4])
+            >>> dm.use_dtype(torch.float64)
+            >>> dm.x.dtype, dm.x[0, 0].item(), dm.y[1, 0].item()
+            (torch.float64, 0.1, 0.4)
+        """
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        wide = dtype == torch.float64
+        if wide == self._wide:
+            return
+        self._wide, self._dtype = wide, dtype if wide else self._base_dtype
+        target_dtype, device = dtype if wide else torch.float32, self.x.device
+        if self._reencode is not None:
+            encoded = self._reencode(self.encoding)
+            assert encoded.y is not None
+            self.x, self.y = encoded.x.to(device), encoded.y.to(device)
+        else:
+            self._install_scaling(self.scaling)
+            if self.y.is_floating_point():
+                raw = self._raw_y if self._raw_y is not None else self.y
+                self.y = self._rounded("target", raw, raw.to(target_dtype)).to(device)
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
 
@@ -391,6 +435,9 @@ class InMemoryDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         # Move the data to the training device once; batches are then views, never per-step copies.
         if self.trainer is not None:
+            # The precision's dtype: precision="64-true" trains on the file's values rounded once to
+            # float64 (not float32 values widened by Lightning's per-batch conversion).
+            self.use_dtype(precision_dtype(self.trainer))
             device = self.trainer.strategy.root_device
             self.x, self.y = self.x.to(device), self.y.to(device)
             if self._predict_x is not None:
@@ -502,6 +549,13 @@ class InMemoryDataModule(pl.LightningDataModule):
             f"{dropped}{onehot}; {batch}{order}, "
             f"one Lightning epoch = {self.passes_per_epoch} pass(es) = {self.passes_per_epoch * batches} batch(es)"
         )
+
+
+def precision_dtype(trainer: pl.Trainer) -> torch.dtype:
+    """The dtype the data follow under ``trainer``'s precision: float64 for ``"64-true"``, float32
+    for every other (mixed precisions cast inside autocast; ``"16-true"``/``"bf16-true"`` cast each
+    batch as Lightning's precision plugin does)."""
+    return torch.float64 if str(trainer.precision) in ("64-true", "64") else torch.float32
 
 
 def check_path(name: str, value: Any) -> str | None:

@@ -104,7 +104,7 @@ class Encoded:
 
     Attributes:
         x: ``(N, inputs)`` features, scaled and rounded once to the requested dtype.
-        y: ``(N, 1)`` targets: float32 numbers, or int64 class labels; ``None`` for predict rows.
+        y: ``(N, 1)`` targets: numbers in ``dtype``, or int64 class labels; ``None`` for predict rows.
         encoding: the :class:`Encoding` used.
         rows: ``(N,)`` int64: each tensor row's row in the table (rows with a missing value dropped).
         dropped: the number of rows dropped for a missing value.
@@ -148,7 +148,7 @@ def encode_table(
         scale: ``"none"``, ``"max"`` or ``"standardize"`` (numeric inputs only).
         split: given the number of rows kept, the training rows' indices (``None``: all).
         fixed: encode with these levels, classes and scaling instead of learning them.
-        dtype: of the features.
+        dtype: of the features and of real-valued targets (float32, or float64 for ``precision=64``).
         flag: how the error message names the setting that drops rows.
 
     Raises:
@@ -232,12 +232,12 @@ def encode_table(
                 y = torch.from_numpy(values.astype(np.int64)).unsqueeze(1)
             else:
                 with np.errstate(over="ignore"):  # an overflow is found and named just below
-                    rounded = values.astype(np.float32)
+                    rounded = values.astype(np.float64 if dtype == torch.float64 else np.float32)
                 bad = np.flatnonzero(~np.isfinite(rounded))
                 if bad.size:
                     raise DataFileError(
                         f"{table.location(int(rows[bad[0]]))}: the target column: {values[bad[0]]:g} "
-                        "cannot be held in float32"
+                        f"cannot be held in {'float64' if dtype == torch.float64 else 'float32'}"
                     )
                 y = torch.from_numpy(rounded).unsqueeze(1)
             classes = None
