@@ -21,7 +21,7 @@ import dataclasses
 import math
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
@@ -407,6 +407,13 @@ class ScalingAdvice:
     scale: str
     before: Diagnosis | None
     after: Diagnosis
+    #: What changes: ``"standardize"`` the features, or the polynomial's ``"legendre"`` basis.
+    change: Literal["standardize", "legendre"] = "standardize"
+
+    @property
+    def metric_prefix(self) -> str:
+        """How the logged hyperparameters name the changed problem: ``hp/<prefix>_condition_number``."""
+        return "standardized" if self.change == "standardize" else "legendre"
 
     def summary(self, tol: float = 1e-3) -> str:
         """One line: κ, the stability bound and the updates to ``tol`` before and after, and the flag."""
@@ -421,9 +428,16 @@ class ScalingAdvice:
                 f"κ = {self.before.condition_number:.3g}, 2/λmax = {self.before.max_stable_lr:.3g}: "
                 f"{count} to a loss gap <= {tol:g} at lr={self.before.lr:g}"
             )
+        if self.change == "legendre":
+            head, remedy = (
+                "Basis: the polynomial is in powers of x (basis=power)",
+                ("In the Legendre basis (--model.init_args.basis=legendre, same polynomial)"),
+            )
+        else:
+            head = f"Scaling: the features are not standardized (scale={self.scale})"
+            remedy = "Standardized (--data.init_args.scale=standardize)"
         return (
-            f"Scaling: the features are not standardized (scale={self.scale}): {now}. Standardized "
-            f"(--data.init_args.scale=standardize): κ = {after.condition_number:.3g}, "
+            f"{head}: {now}. {remedy}: κ = {after.condition_number:.3g}, "
             f"2/λmax = {after.max_stable_lr:.3g}: "
             f"{updates_after} update(s) at lr = 1/λmax = {after.lr:.3g}"
         )
@@ -439,14 +453,27 @@ def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule
     Computed once per fit and shared by the CLI and the callbacks."""
     from lit_basics.data import InMemoryDataModule
 
-    if not isinstance(datamodule, InMemoryDataModule) or datamodule.scale == "standardize" or not datamodule.full_batch:
+    if not isinstance(datamodule, InMemoryDataModule) or not datamodule.full_batch:
+        return None
+    polynomial = getattr(model, "basis", None) is not None
+    if (polynomial and model.basis != "power") or (not polynomial and datamodule.scale == "standardize"):  # type: ignore[attr-defined]
         return None
     cached = _ADVICE.get(trainer)
     if cached is not None and cached[0]() is datamodule:
         return cached[1]
     advice = None
     before, _ = diagnose_fit(trainer, model, datamodule)
-    if before is None or before.condition_number >= SCALING_ADVICE_KAPPA:
+    if polynomial:
+        # The same polynomial in the Legendre basis, from the same start: wherever it cuts κ.
+        try:
+            after = _legendre_diagnosis(model, datamodule)
+        except ValueError:
+            after = None
+        if after is not None and (before is None or after.condition_number * 10 <= before.condition_number):
+            advice = ScalingAdvice(
+                datamodule.scale, before, dataclasses.replace(after, lr=1.0 / float(after.eigenvalues[-1])), "legendre"
+            )
+    elif before is None or before.condition_number >= SCALING_ADVICE_KAPPA:
         try:
             after = _standardized_diagnosis(model, datamodule)
         except ValueError:
@@ -487,6 +514,23 @@ def _standardized_diagnosis(model: GradientDescentModule, datamodule: Any) -> Di
     if fit is not None:  # the optimum as configured, mapped: exact without a penalty, near with one
         start = torch.linalg.solve(view.transform, objective.join(fit.optimum.w, fit.optimum.b))
     return diagnose_objective(model, view, start)
+
+
+def _legendre_diagnosis(model: Any, datamodule: Any) -> Diagnosis:
+    """The diagnosis of the same fit with ``basis="legendre"``: the same polynomial as the start
+    (its coefficients converted exactly), the same data and penalties (on the new coefficients)."""
+    from lit_basics.models.legendre import power_to_legendre
+
+    x, y = datamodule.training_rows()
+    with torch.random.fork_rng(devices=[]):  # the twin's own draw of w leaves the fit's stream alone
+        twin = type(model)(degree=model.degree, basis="legendre", lr=model.lr, l2=model.l2, l1=model.l1)
+    twin = twin.to(device=model.device, dtype=model.w.dtype)
+    twin.learn_input_map(x)
+    start = power_to_legendre(model.power_coefficients(), *twin.input_map)
+    with torch.no_grad():
+        twin.b.copy_(start[:1])
+        twin.w.copy_(start[1:].reshape(-1, 1))
+    return diagnose(twin, x, y)
 
 
 def diagnose_fit_cached(model: GradientDescentModule, datamodule: Any) -> Diagnosis | None:

@@ -7,7 +7,7 @@ a data file names its path and line (:class:`~lit_basics.data.DataFileError`).
 
 from __future__ import annotations
 
-__all__ = ["ArgumentError", "ConfigError", "DivergenceError", "UserError"]
+__all__ = ["ArgumentError", "ConfigError", "DivergenceError", "LitBasicsWarning", "UserError"]
 
 
 class UserError(Exception):
@@ -56,3 +56,8 @@ class ConfigError(UserError):
 
 class DivergenceError(UserError, ArithmeticError):
     """The loss became NaN or infinite: training was stopped before saving such weights."""
+
+
+class LitBasicsWarning(UserWarning):
+    """Something a user should know about the answer (an ill-conditioned design, standard errors
+    of a run that has not converged); the CLI prints it as one ``warning:`` line."""

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lit_basics.errors import LitBasicsWarning
+
 __all__ = [
     "AffineView",
     "DataLoss",
@@ -567,7 +569,7 @@ def _check_attained(objective: Objective, theta: torch.Tensor) -> None:
         )
 
 
-class IllConditionedWarning(UserWarning):
+class IllConditionedWarning(LitBasicsWarning):
     """The least-squares design is so ill-conditioned that float64 data leave few correct digits."""
 
 

@@ -184,7 +184,7 @@ def test_default_logger_writes_under_runs(tmp_path, monkeypatch):
 def test_short_class_names_and_links_from_the_data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "three.csv"
-    data.write_text("".join(f"{i},{2 * i},{i % 3},{i % 4}\n" for i in range(20)))
+    data.write_text("".join(f"{i},{i * i % 7},{i % 3},{i % 4}\n" for i in range(20)))
     common = [
         "--data=ArrayDataModule",
         f"--data.path={data}",

@@ -347,9 +347,10 @@ class NotesInspector(Callback):
         advice = self._advice
         if self.loss_gap and advice is not None:
             after = advice.after.updates_to_gap(1e-3)
-            results["hp/standardized_condition_number"] = advice.after.condition_number
-            results["hp/standardized_max_stable_lr"] = advice.after.max_stable_lr
-            results["hp/standardized_predicted_updates"] = float("inf") if after is None else float(after)
+            prefix = advice.metric_prefix
+            results[f"hp/{prefix}_condition_number"] = advice.after.condition_number
+            results[f"hp/{prefix}_max_stable_lr"] = advice.after.max_stable_lr
+            results[f"hp/{prefix}_predicted_updates"] = float("inf") if after is None else float(after)
         datamodule = getattr(trainer, "datamodule", None)
         if getattr(datamodule, "dropped_rows", 0):  # missing="drop": how many rows the fit did not see
             results["hp/dropped_rows"] = float(datamodule.dropped_rows)  # type: ignore[union-attr]

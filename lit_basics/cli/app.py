@@ -263,7 +263,9 @@ class LitBasicsCLI(LightningCLI):
             return
         # lr: auto (momentum: auto) from the model as drawn: a resumed run chooses what the first did.
         try:
-            chosen = model.resolve_auto(*datamodule.training_rows())
+            x, y = datamodule.training_rows()
+            model.learn_input_map(x)
+            chosen = model.resolve_auto(x, y)
         except ArgumentError as exc:
             raise ConfigError("model.init_args", exc) from None
         if chosen and _rank() == 0:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
+
+from lit_basics.errors import LitBasicsWarning
 
 __all__ = ["KNOWN_WARNINGS", "filter_known_warnings"]
 
@@ -75,9 +78,25 @@ class _DropNotices(logging.Filter):
         return not str(record.getMessage()).startswith(self.prefixes)
 
 
+def _show(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, *args: object, **kwargs: object
+) -> None:
+    """lit_basics' own warnings as one ``warning:`` line on stderr (no file, line or source)."""
+    if issubclass(category, LitBasicsWarning):
+        sys.stdout.flush()
+        sys.stderr.write(f"warning: {message}\n")
+        return
+    _SHOW(message, category, filename, lineno, *args, **kwargs)  # type: ignore[arg-type]
+
+
+_SHOW = warnings.showwarning
+
+
 def filter_known_warnings() -> None:
     """Silence exactly :data:`KNOWN_WARNINGS` and :data:`KNOWN_NOTICES`, notices a user cannot act
-    on or that the run says in its own words."""
+    on or that the run says in its own words; print lit_basics' own warnings as one line each."""
+    if warnings.showwarning is not _show:
+        warnings.showwarning = _show
     for message, category, _ in KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
     by_logger: dict[str, tuple[str, ...]] = {}

@@ -187,11 +187,16 @@ class GradientDescentModule(pl.LightningModule):
 
     @override
     def setup(self, stage: str) -> None:
-        # lr="auto" outside the CLI (which resolves it before the run and prints it): from the
-        # whole training set, before Lightning builds the optimizer.
-        if stage != "fit" or not self.auto_lr:
+        if stage != "fit":
             return
         datamodule = getattr(self.trainer, "datamodule", None)
+        training_rows = getattr(datamodule, "training_rows", None)
+        if training_rows is not None and type(self).learn_input_map is not GradientDescentModule.learn_input_map:
+            self.learn_input_map(training_rows()[0])
+        # lr="auto" outside the CLI (which resolves it before the run and prints it): from the
+        # whole training set, before Lightning builds the optimizer.
+        if not self.auto_lr:
+            return
         if not getattr(datamodule, "full_batch", False):
             raise ArgumentError(
                 "lr",
@@ -227,6 +232,12 @@ class GradientDescentModule(pl.LightningModule):
         name = type(self).__name__
         if f"lit_basics.models.{name}" in ALLOWED_CLASS_PATHS and "hyper_parameters" in checkpoint:
             checkpoint["hyper_parameters"]["_class_path"] = f"lit_basics.models.{name}"
+
+    def learn_input_map(self, x: torch.Tensor) -> None:
+        """Learn from the training inputs ``x`` what the features need before the first update
+        (:class:`~lit_basics.models.PolynomialRegression` with ``basis="legendre"``: the map of
+        ``x`` onto ``[-1, 1]``). Called at the start of a fit (``setup``, and by the CLI before
+        the diagnosis); what was learned or loaded before is kept. Default: nothing to learn."""
 
     # --- the maths a family defines ---------------------------------------------------------
     def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

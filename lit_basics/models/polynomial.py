@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
@@ -10,22 +11,31 @@ from typing_extensions import override
 
 from lit_basics.errors import ArgumentError
 from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization
+from lit_basics.models.legendre import legendre_features, legendre_to_power, power_matrix
 from lit_basics.models.linear import mean_squared_error
-from lit_basics.validation import check_positive_int
+from lit_basics.validation import check_choice, check_positive_int
 
 __all__ = ["PolynomialRegression"]
 
 
 class PolynomialRegression(GradientDescentModule):
-    """``ŷ = Σ_{i=1..degree} w_i x^i + b`` with mean squared error loss.
+    """``ŷ = Σ_{i=1..degree} w_i x^i + b`` (``basis="power"``, the notes) or
+    ``ŷ = Σ_{k=1..degree} w_k P_k(t) + b`` (``basis="legendre"``) with mean squared error loss.
 
-    ``forward`` takes raw ``x`` of shape ``(N, 1)`` and builds ``[x, x^2, ..., x^degree]``
-    (``(N, degree)``) itself, so prediction works on raw inputs. ``w`` is ``(degree, 1)``, ``b``
-    ``(1,)``, ``ŷ`` ``(N, 1)``. The notes' exercise, fitting the cubic with a quadratic, is
-    ``degree=2``.
+    ``forward`` takes raw ``x`` of shape ``(N, 1)`` and builds the features (``(N, degree)``)
+    itself, so prediction works on raw inputs. ``w`` is ``(degree, 1)``, ``b`` ``(1,)``, ``ŷ``
+    ``(N, 1)``. The notes' exercise, fitting the cubic with a quadratic, is ``degree=2``.
+
+    In the Legendre basis ``P_k`` is the k-th Legendre polynomial and ``t = (x - c) / h`` maps the
+    training rows' ``[min x, max x]`` onto ``[-1, 1]``: learned at the start of a fit
+    (:meth:`learn_input_map`), kept in the buffers ``x_center`` and ``x_half_range`` (and so in
+    every checkpoint). The design is then well conditioned at any degree (the notes' cubic: κ 273
+    in powers of ``x``, 6.4 in this basis), and :meth:`power_coefficients` gives the same
+    polynomial in powers of ``x``, converted exactly.
 
     Args:
         degree: highest power of ``x``, >= 1 (the notes: 3).
+        basis: ``"power"`` (``x, x², ...``, the notes, the default) or ``"legendre"``.
         in_features: must be 1 (one raw ``x``); present so the CLI can check the data against it.
         lr: learning rate (the notes: 1e-3).
         optimization: ``"automatic"`` or ``"manual"``.
@@ -48,6 +58,7 @@ class PolynomialRegression(GradientDescentModule):
     def __init__(
         self,
         degree: int = 3,
+        basis: Literal["power", "legendre"] = "power",
         in_features: int = 1,
         lr: float | Literal["auto"] = 1e-3,
         optimization: Optimization = "automatic",
@@ -60,6 +71,7 @@ class PolynomialRegression(GradientDescentModule):
         nesterov: bool = False,
     ) -> None:
         check_positive_int("degree", degree)
+        check_choice("basis", basis, ("power", "legendre"))
         if in_features != 1:
             raise ArgumentError(
                 "in_features",
@@ -78,16 +90,80 @@ class PolynomialRegression(GradientDescentModule):
         )
         self.save_hyperparameters()
         self.degree = degree
+        self.basis = basis
         # Exponents 1..degree; a buffer so it follows the model to its device; not saved.
         self.powers: torch.Tensor
         self.register_buffer("powers", torch.arange(1, degree + 1, dtype=torch.float64), persistent=False)
+        if basis == "legendre":
+            # t = (x - x_center) / x_half_range; NaN until learned from the training rows. Saved
+            # (persistent): a checkpoint's model maps x as it was trained.
+            self.x_center: torch.Tensor
+            self.x_half_range: torch.Tensor
+            self.register_buffer("x_center", torch.tensor(math.nan, dtype=torch.float64))
+            self.register_buffer("x_half_range", torch.tensor(math.nan, dtype=torch.float64))
         # The notes: w = Variable(torch.randn(3, 1), requires_grad=True); b = Variable(torch.zeros(1), ...)
         self.w = nn.Parameter(torch.randn(degree, 1))
         self.b = nn.Parameter(torch.zeros(1))
 
+    @property
+    def input_map(self) -> tuple[float, float] | None:
+        """``(c, h)`` of the Legendre basis' ``t = (x - c) / h``; ``None`` in the power basis or
+        before it is learned."""
+        if self.basis != "legendre" or math.isnan(float(self.x_center)):
+            return None
+        return float(self.x_center), float(self.x_half_range)
+
+    @override
+    def learn_input_map(self, x: torch.Tensor) -> None:
+        """Legendre basis: map the training rows' ``[min x, max x]`` onto ``[-1, 1]``, unless a
+        map is already there (learned before, or loaded from a checkpoint).
+
+        Raises:
+            ArgumentError: naming ``basis``: every training ``x`` is the same value.
+        """
+        if self.basis != "legendre" or self.input_map is not None:
+            return
+        low, high = float(x.min()), float(x.max())
+        if not high > low:
+            raise ArgumentError("basis", f"'legendre' maps the training x's range onto [-1, 1], and every x is {low:g}")
+        with torch.no_grad():
+            self.x_center.fill_((high + low) / 2)
+            self.x_half_range.fill_((high - low) / 2)
+
+    def power_coefficients(self, values: torch.Tensor | None = None) -> torch.Tensor:
+        """The polynomial in powers of ``x``: ``[a_0 (the intercept), a_1, ..., a_degree]``, float64.
+
+        ``values``: ``[b, w_1, ..., w_degree]`` in this model's basis (default: its parameters).
+        In the power basis they are the same numbers; in the Legendre basis the exact conversion
+        (:func:`~lit_basics.models.legendre.legendre_to_power`), correctly rounded.
+        """
+        if values is None:
+            values = torch.cat([self.b.detach().reshape(1), self.w.detach().reshape(-1)])
+        values = values.detach().cpu().to(torch.float64)
+        if self.basis == "power":
+            return values
+        return legendre_to_power(values, *self._learned_map())
+
+    def power_matrix(self) -> torch.Tensor:
+        """``T`` with ``power_coefficients(v) = T · v`` (identity in the power basis), float64."""
+        if self.basis == "power":
+            return torch.eye(self.degree + 1, dtype=torch.float64)
+        return power_matrix(self.degree, *self._learned_map())
+
+    def _learned_map(self) -> tuple[float, float]:
+        learned = self.input_map
+        if learned is None:
+            raise ArgumentError(
+                "basis",
+                "'legendre' needs the map of x onto [-1, 1], learned at the start of a fit (or loaded from a "
+                "checkpoint): call model.learn_input_map(training x) first",
+            )
+        return learned
+
     @override
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 1) -> (N, degree)``: ``[x, x^2, ..., x^degree]`` in the parameters' dtype.
+        """``(N, 1) -> (N, degree)``: ``[x, x^2, ..., x^degree]`` (or ``[P_1(t), ..., P_degree(t)]``)
+        in the parameters' dtype.
 
         The powers are taken in float64 and then rounded once to float32, as the notes do
         (``np.stack([x_sample ** i ...])`` then ``.float()``): with the float64 ``x`` of
@@ -95,6 +171,9 @@ class PolynomialRegression(GradientDescentModule):
         for float32 inputs they are correctly rounded rather than carrying the error of repeated
         float32 products. ``pow`` with an integral exponent is exact in sign for negative ``x``.
         """
+        if self.basis == "legendre":
+            center, half_range = self._learned_map()
+            return legendre_features((x.to(torch.float64) - center) / half_range, self.degree).to(self.w.dtype)
         return x.to(torch.float64).pow(self.powers).to(self.w.dtype)
 
     @override
