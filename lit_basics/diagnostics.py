@@ -455,8 +455,9 @@ def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule
 
     if not isinstance(datamodule, InMemoryDataModule) or not datamodule.full_batch:
         return None
-    polynomial = getattr(model, "basis", None) is not None
-    if (polynomial and model.basis != "power") or (not polynomial and datamodule.scale == "standardize"):  # type: ignore[attr-defined]
+    basis = getattr(model, "basis", None)  # a polynomial's: its advice is about the basis, not scaling
+    polynomial = basis is not None
+    if (polynomial and basis != "power") or (not polynomial and datamodule.scale == "standardize"):
         return None
     cached = _ADVICE.get(trainer)
     if cached is not None and cached[0]() is datamodule:
