@@ -148,11 +148,13 @@ def test_without_a_logger_everything_still_goes_under_runs_and_runs_twice(tmp_pa
         "version_0/checkpoints",
         "version_0/checkpoints/epoch=0-step=11.ckpt",
         "version_0/checkpoints/last.ckpt",
+        "version_0/coefficients.csv",
         "version_0/config.yaml",
         "version_1",
         "version_1/checkpoints",
         "version_1/checkpoints/epoch=0-step=11.ckpt",
         "version_1/checkpoints/last.ckpt",
+        "version_1/coefficients.csv",
         "version_1/config.yaml",
     ]
     assert first.trainer.global_step == second.trainer.global_step == 11

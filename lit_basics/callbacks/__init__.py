@@ -4,11 +4,13 @@
 - :class:`DivergenceStop`: stop at the first non-finite loss, before any checkpoint.
 - :class:`NotesInspector`: figures, loss contours, trajectories, hyperparameters with results.
 - :class:`PredictionsCSV`: ``predictions.csv`` from ``lit-basics predict``.
+- :class:`CoefficientsCSV`: ``coefficients.csv`` (estimates, standard errors, ...) after every fit.
 """
 
+from lit_basics.callbacks.coefficients import CoefficientsCSV
 from lit_basics.callbacks.divergence import DivergenceStop
 from lit_basics.callbacks.inspector import NotesInspector
 from lit_basics.callbacks.predictions import PredictionsCSV
 from lit_basics.callbacks.update_log import UpdateLog
 
-__all__ = ["DivergenceStop", "NotesInspector", "PredictionsCSV", "UpdateLog"]
+__all__ = ["CoefficientsCSV", "DivergenceStop", "NotesInspector", "PredictionsCSV", "UpdateLog"]

@@ -13,7 +13,7 @@ from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
 
-from lit_basics.callbacks import NotesInspector, PredictionsCSV
+from lit_basics.callbacks import CoefficientsCSV, NotesInspector, PredictionsCSV
 from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.checks import (
     check_always_on,
@@ -33,6 +33,7 @@ from lit_basics.cli.instantiate import ALWAYS_ON, SectionInstantiator, config_se
 from lit_basics.cli.outputs import RUNS, check_outputs, place_outputs
 from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
 from lit_basics.cli.resume import newest_run_checkpoint, resume_newest_run
+from lit_basics.coefficients import CoefficientTable
 from lit_basics.data import InMemoryDataModule
 from lit_basics.data.base import precision_dtype
 from lit_basics.diagnostics import diagnose_fit, scaling_advice
@@ -315,11 +316,30 @@ class LitBasicsCLI(LightningCLI):
         if trainer.is_global_zero:
             updates = trainer.global_step
             print(f"Trained {updates} update(s) in {trainer.current_epoch} Lightning epoch(s).")
+            for callback in trainer.callbacks:  # type: ignore[attr-defined]
+                if isinstance(callback, CoefficientsCSV) and callback.table is not None:
+                    print(coefficients_summary(callback.table, callback.path))
+                    if callback.table.note and callback.table.statistic is not None:
+                        sys.stdout.flush()
+                        sys.stderr.write(f"warning: {callback.table.note}\n")
             if trainer.logger is not None and log_dir is not None:
                 view = f"lit-basics tensorboard, or tensorboard --logdir {trainer.logger.save_dir}"
                 print(f"Logs: {log_dir}  (view: {view})")
             elif log_dir is not None:
                 print(f"Outputs: {log_dir}")
+
+
+#: The coefficient table's rows printed at the end of a fit; the rest are in the file.
+PRINTED_TERMS = 20
+
+
+def coefficients_summary(table: CoefficientTable, path: Any) -> str:
+    """The end of a fit: the coefficient table (up to :data:`PRINTED_TERMS` rows) and its file."""
+    rest = len(table) - PRINTED_TERMS
+    more = f"\n... and {rest} more row(s) in {path}" if rest > 0 else ""
+    # A fit that has not converged has said so in a warning line; a penalised one says it here.
+    note = f"\n({table.note})" if table.note and table.statistic is None else ""
+    return f"Coefficients ({path}):\n{table.to_text(PRINTED_TERMS)}{more}{note}"
 
 
 def _devices(trainer: Trainer) -> str:

@@ -9,7 +9,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import Logger
 
-from lit_basics.callbacks import DivergenceStop, NotesInspector, PredictionsCSV, UpdateLog
+from lit_basics.callbacks import CoefficientsCSV, DivergenceStop, NotesInspector, PredictionsCSV, UpdateLog
 from lit_basics.errors import ConfigError, UserError
 
 __all__ = ["ALWAYS_ON", "SectionInstantiator", "config_section"]
@@ -21,6 +21,7 @@ ALWAYS_ON: dict[str, type[pl.Callback]] = {
     "divergence_stop": DivergenceStop,
     "inspector": NotesInspector,
     "predictions": PredictionsCSV,
+    "coefficients": CoefficientsCSV,
     "checkpoint": ModelCheckpoint,
     "progress_bar": TQDMProgressBar,
 }

@@ -21,6 +21,7 @@ from torchmetrics import MeanMetric
 from typing_extensions import Self, override
 
 from lit_basics.checkpoints import ALLOWED_CLASS_PATHS, check_checkpoint, is_plain
+from lit_basics.coefficients import CoefficientTable, coefficient_table, data_coefficient_table
 from lit_basics.data.loader import FullBatch
 from lit_basics.errors import ArgumentError
 from lit_basics.models.sgd import NotesSGD
@@ -286,6 +287,47 @@ class GradientDescentModule(pl.LightningModule):
             ValueError: there is no finite optimum (e.g. separable classes and ``l2 = 0``).
         """
         return optimum(self.reference_objective(x, y))
+
+    def coefficients(
+        self,
+        datamodule: Any = None,
+        *,
+        x: torch.Tensor | None = None,
+        y: torch.Tensor | None = None,
+        confidence: float = 0.95,
+    ) -> CoefficientTable:
+        """Every coefficient with its standard error, statistic, p-value and confidence interval,
+        in the units of the data's columns (:func:`~lit_basics.coefficients.coefficient_table`):
+        the table a fit writes as ``coefficients.csv``.
+
+        Args:
+            datamodule: an :class:`~lit_basics.data.InMemoryDataModule` (its training rows, column
+                names, scaling and class names); default the trainer's, after a fit.
+            x: instead of a data module: the training inputs as the model sees them, ``(N, F)``.
+            y: with ``x``: the targets, ``(N, 1)``.
+            confidence: of the intervals (default 95 %).
+
+        Example:
+            >>> from lit_basics.data import LinearDataModule
+            >>> from lit_basics.models import LinearRegression
+            >>> dm = LinearDataModule()
+            >>> model = LinearRegression()
+            >>> best = model.optimum(dm.x, dm.y)
+            >>> with torch.no_grad():
+            ...     _ = model.w.copy_(best.w), model.b.copy_(best.b)
+            >>> table = model.coefficients(dm)
+            >>> table.column("term"), [round(v, 4) for v in table.column("estimate")]
+            (['(intercept)', 'x0'], [0.7477, 0.26])
+        """
+        if x is not None or y is not None:
+            if x is None or y is None:
+                raise ArgumentError("x" if x is None else "y", "is needed too: give both x and y, or a datamodule")
+            return coefficient_table(self, x, y, confidence=confidence)
+        if datamodule is None:
+            datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is None or not hasattr(datamodule, "training_rows"):
+            raise ArgumentError("datamodule", "is needed: the data the model was trained on (or give x and y)")
+        return data_coefficient_table(self, datamodule, confidence=confidence)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -17,7 +17,7 @@ from math import comb
 
 import torch
 
-__all__ = ["legendre_features", "legendre_to_power", "power_matrix", "power_to_legendre"]
+__all__ = ["legendre_features", "legendre_rows", "legendre_to_power", "power_matrix", "power_to_legendre"]
 
 
 def legendre_features(t: torch.Tensor, degree: int) -> torch.Tensor:
@@ -34,7 +34,7 @@ def legendre_features(t: torch.Tensor, degree: int) -> torch.Tensor:
     return torch.cat(columns[1 : degree + 1], dim=1)
 
 
-def _legendre_in_t(degree: int) -> list[list[Fraction]]:
+def legendre_rows(degree: int) -> list[list[Fraction]]:
     """Row ``k``: the coefficients of ``P_k(t)`` in powers ``t^0 .. t^degree``, exact."""
     rows = [[Fraction(1)] + [Fraction(0)] * degree, [Fraction(0), Fraction(1)] + [Fraction(0)] * (degree - 1)]
     for k in range(1, degree):
@@ -47,7 +47,7 @@ def _exact_matrix(degree: int, center: float, half_range: float) -> list[list[Fr
     """``T`` with ``T[i][k]`` the coefficient of ``x^i`` in ``P_k((x - c) / h)``, exact for the
     float64 values ``c`` and ``h``."""
     c, h = Fraction(center), Fraction(half_range)
-    legendre = _legendre_in_t(degree)
+    legendre = legendre_rows(degree)
     # t^j = ((x - c) / h)^j = Σ_i C(j, i) x^i (-c)^(j-i) / h^j
     powers_of_t = [
         [Fraction(comb(j, i)) * (-c) ** (j - i) / h**j if i <= j else Fraction(0) for i in range(degree + 1)]

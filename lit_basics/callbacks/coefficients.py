@@ -1,0 +1,63 @@
+"""``CoefficientsCSV``: every fit writes its coefficient table, ``coefficients.csv``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning.pytorch as pl
+from lightning.pytorch.loggers import TensorBoardLogger
+from typing_extensions import override
+
+from lit_basics.callbacks.run_info import run_directory, training_data
+from lit_basics.coefficients import CoefficientTable, data_coefficient_table
+from lit_basics.diagnostics import diagnose_fit_cached
+from lit_basics.errors import ArgumentError
+from lit_basics.models.base import GradientDescentModule
+
+__all__ = ["CoefficientsCSV"]
+
+
+class CoefficientsCSV(pl.Callback):
+    """At the end of a fit, write the model's coefficient table
+    (:meth:`~lit_basics.models.GradientDescentModule.coefficients`: estimates in the columns'
+    units, standard errors, statistics, p-values, intervals) to ``coefficients.csv`` in the run
+    directory, and show it in TensorBoard's text dashboard (tag ``coefficients``).
+
+    Args:
+        confidence: of the intervals, in (0, 1) (default 0.95).
+        dirpath: the directory (default: the run directory, which the CLI keeps under ``runs/``).
+        filename: the file's name.
+    """
+
+    def __init__(
+        self, confidence: float = 0.95, dirpath: str | None = None, filename: str = "coefficients.csv"
+    ) -> None:
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+            raise ArgumentError("confidence", f"must be a number in (0, 1), got {confidence!r}")
+        if not filename or filename in (".", "..") or Path(filename).name != filename:
+            raise ArgumentError("filename", f"must be a file name without a directory (see dirpath), got {filename!r}")
+        self.confidence = float(confidence)
+        self.dirpath = dirpath
+        self.filename = filename
+        #: The last fit's table and file (rank 0), for the CLI to print.
+        self.table: CoefficientTable | None = None
+        self.path: Path | None = None
+
+    @override
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        datamodule = training_data(trainer)
+        self.table = self.path = None
+        if not isinstance(pl_module, GradientDescentModule) or datamodule is None or not trainer.is_global_zero:
+            return
+        # The exact optimum the fit's diagnosis found (the same rows), for the convergence check.
+        cached = diagnose_fit_cached(pl_module, datamodule)
+        best = cached.optimum.loss if cached is not None else None
+        # No warning here: the table's note says it (the CLI prints it as a warning line).
+        table = data_coefficient_table(pl_module, datamodule, confidence=self.confidence, best=best, warn=False)
+        directory = Path(self.dirpath or run_directory(trainer) or trainer.default_root_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = table.write_csv(directory / self.filename)
+        self.table = table
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_text("coefficients", table.to_markdown(), global_step=trainer.global_step)
