@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PARAMETERS",
     "SCALING_ADVICE_KAPPA",
+    "AutomaticStep",
     "Diagnosis",
     "ScalingAdvice",
+    "automatic_step",
     "diagnose",
     "diagnose_fit",
     "scaling_advice",
@@ -355,6 +357,70 @@ def diagnose_objective(
         momentum=float(getattr(model, "momentum", 0.0)),
         nesterov=bool(getattr(model, "nesterov", False)),
     )
+
+
+# --- lr="auto" and momentum="auto" -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutomaticStep:
+    """What ``lr="auto"`` (and ``momentum="auto"``) resolve to on a model's training rows.
+
+    Attributes:
+        lr: the learning rate.
+        momentum: the momentum β (the model's own unless it was ``"auto"``).
+        why: one line saying what was chosen and why.
+    """
+
+    lr: float
+    momentum: float
+    why: str
+
+
+def automatic_step(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor, tol: float = 1e-3) -> AutomaticStep:
+    """The step ``lr="auto"`` (``momentum="auto"``) means for ``model`` from its current
+    parameters (the start) on the training rows ``(x, y)``:
+
+    - Squared error (a quadratic: counts are exact): the constant step (with momentum: the
+      ``(lr, β)`` pair; with a given β: the step for it) that reaches a loss gap ``<= tol`` in the
+      fewest updates from this start (:meth:`Diagnosis.best_step`, :meth:`Diagnosis.best_momentum`).
+    - Logistic and softmax regression: ``lr = 1/L`` with ``L`` the global bound of the loss's
+      curvature (:meth:`~lit_basics.reference.Objective.curvature_bound`): gradient descent
+      with it decreases the loss from any start. ``momentum="auto"`` takes the β that the
+      curvature at the optimum predicts reaches ``tol`` soonest at that step (an estimate).
+
+    Raises:
+        ArgumentError: naming ``lr``/``momentum`` when it cannot be computed (no finite optimum
+            for ``momentum="auto"``, too many parameters).
+    """
+    from lit_basics.errors import ArgumentError
+
+    objective = model.reference_objective(x, y)
+    try:
+        diagnosis: Diagnosis | None = diagnose(model, x, y)
+    except ValueError as exc:
+        if model.auto_momentum or objective.data_loss == "squared_error":
+            raise ArgumentError(
+                "momentum" if model.auto_momentum else "lr", f"'auto' cannot be computed: {exc}"
+            ) from None
+        diagnosis = None
+    beta, nesterov, chose_beta = model.momentum, model.nesterov, model.auto_momentum
+    if objective.data_loss == "squared_error":
+        assert diagnosis is not None
+        if chose_beta:
+            lr, beta, count = diagnosis.best_momentum(tol, nesterov=nesterov)
+            why = f"the (lr, β) that reach a loss gap <= {tol:g} in the fewest updates from this start: {count}"
+        else:
+            lr, count = diagnosis.best_step(tol, momentum=beta, nesterov=nesterov)
+            why = f"the step that reaches a loss gap <= {tol:g} in the fewest updates from this start: {count}"
+    else:
+        lr = 1.0 / objective.curvature_bound()
+        why = "1/L, L the curvature bound of the loss anywhere: the loss decreases from any start"
+        if chose_beta and diagnosis is not None:
+            beta, count = diagnosis.best_beta(lr, tol, nesterov=nesterov)
+            why += f"; β: the fewest updates to a loss gap <= {tol:g} predicted at that step: {count} (an estimate)"
+    settings = f"lr = {float(lr):.6g}" + (f", momentum β = {float(beta):.6g}" if chose_beta else "")
+    return AutomaticStep(float(lr), float(beta), f"Automatic: {settings} ({why})")
 
 
 # --- one diagnosis per fit ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lit_basics.callbacks import AutomaticStep
+from lit_basics.callbacks.automatic_step import resolve_automatic_step
 from lit_basics.data import IrisDataModule, LinearDataModule, LogisticDataModule, PolynomialDataModule
 from lit_basics.diagnostics import diagnose
 from lit_basics.errors import ArgumentError
@@ -153,13 +156,15 @@ def test_stability_regions():
 def test_lr_auto_is_the_best_step_and_a_checkpoint_holds_numbers(tmp_path):
     torch.manual_seed(2017)
     model, dm = PolynomialRegression(lr="auto"), PolynomialDataModule(passes_per_epoch=100)
-    message = model.resolve_auto(dm.x, dm.y)
+    message = resolve_automatic_step(model, dm)
     assert message.startswith("Automatic: lr = 0.00843354 (the step that reaches a loss gap <= 0.001")
     assert model.hparams["lr"] == model.lr
     torch.manual_seed(2017)
     model = PolynomialRegression(lr="auto", momentum="auto")
-    trainer = tiny_trainer(100, default_root_dir=str(tmp_path), enable_checkpointing=True)
-    trainer.fit(model, dm)  # resolved in setup, outside the CLI
+    step = AutomaticStep()
+    trainer = tiny_trainer(100, default_root_dir=str(tmp_path), enable_checkpointing=True, callbacks=[step])
+    trainer.fit(model, dm)  # resolved by the callback at setup, outside the CLI
+    assert step.chosen.startswith("Automatic: lr = ")
     assert isinstance(model.lr, float)
     assert 0 < model.momentum < 1
     [ckpt] = tmp_path.rglob("*.ckpt")
@@ -182,7 +187,7 @@ def test_lr_auto_never_increases_the_loss_from_any_start(seed, scale, family):
         model.w.mul_(scale)
         model.b.normal_(0, scale)
     dm = dm_cls()
-    model.resolve_auto(dm.x, dm.y)
+    resolve_automatic_step(model, dm)
     objective = model.reference_objective(dm.x, dm.y)
     theta = objective.join(model.w, model.b)
     value = objective.value(theta)
@@ -232,3 +237,17 @@ def test_an_unstable_momentum_is_warned_and_stopped_with_its_own_bound(tmp_path,
     )
     assert "(gradient descent is stable below 2(1+β)/λmax = 0.03472)" in lines[-1]
     assert lines[-1].startswith("error: update ")
+
+
+def test_lr_auto_without_the_callback_is_one_error_naming_lr():
+    model = LinearRegression(lr="auto")
+    with pytest.raises(ArgumentError, match=r"^lr 'auto' is resolved at the start of a fit by the AutomaticStep"):
+        tiny_trainer(5).fit(model, LinearDataModule())
+
+
+def test_the_models_do_not_import_the_diagnostics():
+    # The one import circle there was (models/base.py <-> diagnostics.py): lr="auto" is the
+    # callback's now. No model file imports either module, at the top or inside a function.
+    imports = re.compile(r"^\s*(from|import) lit_basics\.(diagnostics|callbacks)\b", re.MULTILINE)
+    for path in (Path(__file__).resolve().parents[1] / "lit_basics" / "models").glob("*.py"):
+        assert not imports.search(path.read_text()), path.name

@@ -99,6 +99,7 @@ def gradient_descent_fit(problem: Problem, updates: int):
     standardized columns (Longley), the manual twin taking 1000 updates per Lightning step."""
     import lightning.pytorch as pl
 
+    from lit_basics.callbacks import AutomaticStep
     from lit_basics.data import ArrayDataModule
     from lit_basics.models import LinearRegression, PolynomialRegression
 
@@ -118,6 +119,7 @@ def gradient_descent_fit(problem: Problem, updates: int):
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
+        callbacks=[AutomaticStep()],
     )
     trainer.fit(model, dm)
     return model.coefficients(dm)

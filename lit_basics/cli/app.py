@@ -14,6 +14,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
 
 from lit_basics.callbacks import CoefficientsCSV, NotesInspector, PredictionsCSV
+from lit_basics.callbacks.automatic_step import resolve_automatic_step
 from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.checks import (
     check_always_on,
@@ -264,9 +265,9 @@ class LitBasicsCLI(LightningCLI):
             return
         # lr: auto (momentum: auto) from the model as drawn: a resumed run chooses what the first did.
         try:
-            x, y = datamodule.training_rows()
-            model.learn_input_map(x)
-            chosen = model.resolve_auto(x, y)
+            model.learn_input_map(datamodule.training_rows()[0])
+            # What the always-on AutomaticStep would do at setup, done now to print it before the run.
+            chosen = resolve_automatic_step(model, datamodule)
         except ArgumentError as exc:
             raise ConfigError("model.init_args", exc) from None
         if chosen and _rank() == 0:

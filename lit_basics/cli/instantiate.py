@@ -9,7 +9,14 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import Logger
 
-from lit_basics.callbacks import CoefficientsCSV, DivergenceStop, NotesInspector, PredictionsCSV, UpdateLog
+from lit_basics.callbacks import (
+    AutomaticStep,
+    CoefficientsCSV,
+    DivergenceStop,
+    NotesInspector,
+    PredictionsCSV,
+    UpdateLog,
+)
 from lit_basics.errors import ConfigError, UserError
 
 __all__ = ["ALWAYS_ON", "SectionInstantiator", "config_section"]
@@ -22,6 +29,7 @@ ALWAYS_ON: dict[str, type[pl.Callback]] = {
     "inspector": NotesInspector,
     "predictions": PredictionsCSV,
     "coefficients": CoefficientsCSV,
+    "automatic_step": AutomaticStep,
     "checkpoint": ModelCheckpoint,
     "progress_bar": TQDMProgressBar,
 }

@@ -103,7 +103,7 @@ class GradientDescentModule(pl.LightningModule):
             raise ArgumentError("momentum", "'auto' needs lr='auto' too: the best β goes with its own step")
         if self.auto_lr and optimizer != "SGD":
             raise ArgumentError("lr", f"'auto' is a step of gradient descent (optimizer SGD), not of {optimizer}")
-        # Until resolve_auto() sets it from the data (at the start of a fit), an automatic lr is 1.
+        # Until AutomaticStep sets it from the data (at the start of a fit), an automatic lr is 1.
         self.lr = 1.0 if self.auto_lr else check_positive_float("lr", lr)
         momentum = 0.0 if self.auto_momentum else momentum
         self.l2 = check_nonnegative_float("l2", l2)
@@ -127,64 +127,18 @@ class GradientDescentModule(pl.LightningModule):
         self.test_loss = MeanMetric()
         self._epoch_start = 0  # global_step when the current epoch began
 
-    def resolve_auto(self, x: torch.Tensor, y: torch.Tensor, tol: float = 1e-3) -> str | None:
-        """Set ``lr="auto"`` (and ``momentum="auto"``) from the training rows ``(x, y)`` and the
-        current parameters (the start); the hyperparameters (and so checkpoints) get the numbers.
-
-        - Squared error (a quadratic: counts are exact): the constant step (with momentum: the
-          ``(lr, β)`` pair; with a given β: the step for it) that reaches a loss gap ``<= tol`` in
-          the fewest updates from this start (:meth:`~lit_basics.diagnostics.Diagnosis.best_step`,
-          :meth:`~lit_basics.diagnostics.Diagnosis.best_momentum`).
-        - Logistic and softmax regression: ``lr = 1/L`` with ``L`` the global bound of the loss's
-          curvature (:meth:`~lit_basics.reference.Objective.curvature_bound`): gradient descent
-          with it decreases the loss from any start. ``momentum="auto"`` takes the β that the
-          curvature at the optimum predicts reaches ``tol`` soonest at that step (an estimate).
-
-        Returns:
-            One line saying what was chosen and why (``None``: nothing was automatic).
-
-        Raises:
-            ArgumentError: naming ``lr``/``momentum`` when it cannot be computed (no finite
-                optimum for ``momentum="auto"``, too many parameters).
-        """
-        if not self.auto_lr:
-            return None
-        from lit_basics.diagnostics import diagnose
-
-        objective = self.reference_objective(x, y)
-        try:
-            diagnosis = diagnose(self, x, y)
-        except ValueError as exc:
-            if self.auto_momentum or objective.data_loss == "squared_error":
-                raise ArgumentError(
-                    "momentum" if self.auto_momentum else "lr", f"'auto' cannot be computed: {exc}"
-                ) from None
-            diagnosis = None
-        beta, nesterov, chose_beta = self.momentum, self.nesterov, self.auto_momentum
-        if objective.data_loss == "squared_error":
-            assert diagnosis is not None
-            if self.auto_momentum:
-                lr, beta, count = diagnosis.best_momentum(tol, nesterov=nesterov)
-                why = f"the (lr, β) that reach a loss gap <= {tol:g} in the fewest updates from this start: {count}"
-            else:
-                lr, count = diagnosis.best_step(tol, momentum=beta, nesterov=nesterov)
-                why = f"the step that reaches a loss gap <= {tol:g} in the fewest updates from this start: {count}"
-        else:
-            lr = 1.0 / objective.curvature_bound()
-            why = "1/L, L the curvature bound of the loss anywhere: the loss decreases from any start"
-            if self.auto_momentum and diagnosis is not None:
-                beta, count = diagnosis.best_beta(lr, tol, nesterov=nesterov)
-                why += f"; β: the fewest updates to a loss gap <= {tol:g} predicted at that step: {count} (an estimate)"
-        self.lr, self.momentum = float(lr), float(beta)
+    def use_step(self, lr: float, momentum: float) -> None:
+        """Set the learning rate and momentum β (what ``lr="auto"``/``momentum="auto"`` resolve to,
+        :class:`~lit_basics.callbacks.AutomaticStep`); the hyperparameters, and so checkpoints and
+        the logged hparams, get the numbers, not ``"auto"``."""
+        self.lr = check_positive_float("lr", lr)
+        self.momentum = float(momentum)
         self.auto_lr = self.auto_momentum = False
         if self.momentum:
             self.optimizer_kwargs = {**self.optimizer_kwargs, "momentum": self.momentum, "nesterov": self.nesterov}
-        # What a checkpoint and the logged hyperparameters hold: the numbers, not "auto".
         for hparams in (self.hparams, getattr(self, "_hparams_initial", None)):
             if hparams is not None:
                 hparams["lr"], hparams["momentum"] = self.lr, self.momentum
-        settings = f"lr = {self.lr:.6g}" + (f", momentum β = {self.momentum:.6g}" if chose_beta else "")
-        return f"Automatic: {settings} ({why})"
 
     @override
     def setup(self, stage: str) -> None:
@@ -194,17 +148,12 @@ class GradientDescentModule(pl.LightningModule):
         training_rows = getattr(datamodule, "training_rows", None)
         if training_rows is not None and type(self).learn_input_map is not GradientDescentModule.learn_input_map:
             self.learn_input_map(training_rows()[0])
-        # lr="auto" outside the CLI (which resolves it before the run and prints it): from the
-        # whole training set, before Lightning builds the optimizer.
-        if not self.auto_lr:
-            return
-        if not getattr(datamodule, "full_batch", False):
+        if self.auto_lr:  # the callbacks' setup ran first: AutomaticStep would have resolved it
             raise ArgumentError(
                 "lr",
-                "'auto' needs full-batch data (batch_size null, shuffle false): it is computed from every training row",
+                "'auto' is resolved at the start of a fit by the AutomaticStep callback: add "
+                "lit_basics.callbacks.AutomaticStep() to the Trainer's callbacks (lit-basics always has it)",
             )
-        x, y = datamodule.training_rows()  # type: ignore[union-attr]
-        self.resolve_auto(x, y)
 
     @classmethod
     def load_from_checkpoint(  # type: ignore[override]
