@@ -309,7 +309,7 @@ def test_early_stopping_can_monitor_the_training_loss(tmp_path, monkeypatch, pro
 def test_compare_runs_every_variant_and_predicts_what_it_measures(tmp_path, monkeypatch, capsys):
     """`lit-basics compare -c configs/linear.yaml`: every variant a run under runs/linear-compare/,
     the predicted updates equal the measured ones (squared error: exact), the paths' figure."""
-    from lit_basics.compare import run_compare
+    from lit_basics.cli.compare import run_compare
 
     monkeypatch.chdir(tmp_path)
     rows = run_compare(["-c", str(REPO / "configs" / "linear.yaml"), "--trainer.max_steps=1100"])

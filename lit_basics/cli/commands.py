@@ -42,13 +42,13 @@ def run_extra_command(name: str, argv: list[str]) -> None:
         serve_tensorboard(argv)
     elif name == "compare":
         if any(a in ("-h", "--help") for a in argv):
-            from lit_basics import compare
+            from lit_basics.cli import compare
 
             print(f"usage: lit-basics compare -c CONFIG [fit options ...]\n\n{compare.__doc__}")
             return
         from lit_basics.cli.boundary import user_errors_end_the_command
+        from lit_basics.cli.compare import run_compare
         from lit_basics.cli.known_warnings import filter_known_warnings
-        from lit_basics.compare import run_compare
 
         filter_known_warnings()
         with user_errors_end_the_command():

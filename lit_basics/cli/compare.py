@@ -146,7 +146,7 @@ def _measured(log_dir: str) -> tuple[int | None, float | None]:
 
 def run_compare(argv: list[str]) -> list[CompareRow]:
     """Run every variant of ``lit-basics fit <argv>``; print the table; return its rows."""
-    from lit_basics.cli.app import LitBasicsCLI
+    from lit_basics.cli.app import LitBasicsCLI  # the command runs the CLI it belongs to
 
     family = _model_name(argv)
     save_dir = Path(RUNS)
