@@ -3,7 +3,8 @@
 # twin (1 update per step, and the configs' updates_per_step), a one-GPU DDP run, a user's own
 # table (the breast-cancer CSV, standardised: fit, then predict new rows from the checkpoint), a
 # `lit-basics compare` of the notes' linear regression, the penguins (fit, predict by class name), a
-# 1M-row CSV fit with the data on the GPU, and the benchmark's CUDA section; prints a summary table.
+# 1M-row CSV fit with the data on the GPU, a float64 fit of NIST's Filip polynomial (Legendre basis)
+# with its certified digits, and the benchmark's CUDA section; prints a summary table.
 # Needs the dev extras for the tables (pip install -e ".[dev]").
 #   bash scripts/gpu_check.sh            (in an environment where `pip install -e .` was run)
 set -uo pipefail
@@ -52,6 +53,17 @@ python -c "import sys; sys.path.insert(0, 'scripts'); from pathlib import Path; 
 t.write_tables(Path(sys.argv[1]), 1_000_000)" "$work"
 run "table-1m-fit" fit --model LogisticRegression --data ArrayDataModule --data.path "$work/t1000000.csv" \
   --trainer.accelerator=gpu --trainer.max_steps=20 --trainer.enable_progress_bar=false
+# Float64 on the GPU: the NIST Filip polynomial (degree 10) in the Legendre basis, lr and momentum
+# auto, 2000 updates; the coefficient table's certified digits are printed by the check below.
+python -c "import sys; sys.path.insert(0, '.'); from tests.nist_strd import PROBLEMS; p = PROBLEMS['Filip']; open(sys.argv[1], 'w').write('x,y\n' + ''.join(f'{a[0]!r},{b!r}\n' for a, b in zip(p.x, p.y)))" "$work/filip.csv"
+run "filip-float64" fit --model PolynomialRegression --model.degree=10 --model.basis=legendre --model.lr=auto \
+  --model.momentum=auto --model.optimization=manual --data ArrayDataModule --data.path "$work/filip.csv" \
+  --trainer.precision=64-true --trainer.accelerator=gpu --trainer.max_steps=2000 --trainer.enable_progress_bar=false
+filip_digits=$(python -c "import csv, glob, math, sys; sys.path.insert(0, '.'); from tests.nist_strd import PROBLEMS; \
+rows = list(csv.DictReader(open(sorted(glob.glob(sys.argv[1] + '/runs/polynomial/version_*/coefficients.csv'))[-1]))); \
+print(round(min(-math.log10(abs(float(r['estimate']) - c) / abs(c)) for r, c in zip(rows, PROBLEMS['Filip'].estimates)), 1))" \
+  "$work" 2>/dev/null || echo "?")
+results+=("| filip-float64 certified digits | $([ "$filip_digits" != "?" ] && echo ok || echo FAILED) | - | $filip_digits (>= 6 expected) |")
 bench_start=$SECONDS
 if timeout 150 python scripts/benchmark.py --cuda-only --out "$work/bench" > "$work/bench.log" 2>&1; then
   bench=ok
