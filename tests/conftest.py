@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The test command runs one worker per core (pytest-xdist): one thread each, no oversubscription.
+    torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import statsmodels.api as sm
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -228,3 +229,19 @@ def test_a_fit_writes_the_table_prints_twenty_terms_and_shows_it_in_tensorboard(
     events = EventAccumulator(str(log_dir), size_guidance={"tensors": 0})
     events.Reload()
     assert "coefficients/text_summary" in events.Tags()["tensors"]
+
+
+@pytest.mark.parametrize("basis", ["power", "legendre"])
+@pytest.mark.parametrize("scale", ["none", "standardize"])
+def test_a_polynomial_on_scaled_x_reports_powers_of_the_raw_x(basis, scale):
+    """The data module's scaling and the Legendre map compose; the table undoes both, exactly."""
+    problem = PROBLEMS["Pontius"]
+    dm = ArrayDataModule(x=problem.x, y=problem.y, scale=scale)
+    table = at_optimum(PolynomialRegression(degree=2, basis=basis), dm).coefficients(dm)
+    assert table.column("term") == ["(intercept)", "x", "x^2"]
+    np.testing.assert_allclose(table.column("estimate"), problem.estimates, rtol=1e-9)
+    np.testing.assert_allclose(table.column("std_error"), problem.std_errors, rtol=1e-7)
+    # p-values from the certified values (statsmodels' OLS on raw powers up to 9e12 keeps ~5 digits
+    # of the intercept's): t = estimate / std_error with n - 3 degrees of freedom.
+    t = np.asarray(problem.estimates) / np.asarray(problem.std_errors)
+    np.testing.assert_allclose(table.column("p_value"), 2 * scipy.stats.t.sf(np.abs(t), df=40 - 3), rtol=1e-6)
