@@ -530,25 +530,17 @@ def scaling_advice(trainer: pl.Trainer, model: GradientDescentModule, datamodule
         return cached[1]
     advice = None
     before, _ = diagnose_fit(trainer, model, datamodule)
-    if polynomial:
-        # The same polynomial in the Legendre basis, from the same start: wherever it cuts κ.
+    # A polynomial: the same polynomial in the Legendre basis, from the same start, wherever it
+    # cuts κ. Other models: standardised features, from κ >= SCALING_ADVICE_KAPPA on.
+    change: Literal["standardize", "legendre"] = "legendre" if polynomial else "standardize"
+    if polynomial or before is None or before.condition_number >= SCALING_ADVICE_KAPPA:
         try:
-            after = _legendre_diagnosis(model, datamodule)
+            after = _legendre_diagnosis(model, datamodule) if polynomial else _standardized_diagnosis(model, datamodule)
         except ValueError:
             after = None
         if after is not None and (before is None or after.condition_number * 10 <= before.condition_number):
-            advice = ScalingAdvice(
-                datamodule.scale, before, dataclasses.replace(after, lr=1.0 / float(after.eigenvalues[-1])), "legendre"
-            )
-    elif before is None or before.condition_number >= SCALING_ADVICE_KAPPA:
-        try:
-            after = _standardized_diagnosis(model, datamodule)
-        except ValueError:
-            after = None
-        if after is not None and (before is None or after.condition_number * 10 <= before.condition_number):
-            advice = ScalingAdvice(
-                datamodule.scale, before, dataclasses.replace(after, lr=1.0 / float(after.eigenvalues[-1]))
-            )
+            at_half = dataclasses.replace(after, lr=1.0 / float(after.eigenvalues[-1]))
+            advice = ScalingAdvice(datamodule.scale, before, at_half, change)
     _ADVICE[trainer] = (weakref.ref(datamodule), advice)
     return advice
 
