@@ -447,9 +447,16 @@ def test_a_run_without_a_config_is_watched_and_quiet(tmp_path):
     assert lines[0] == "Seed: 2017 (the notes' torch.manual_seed(2017); --seed_everything=N to change)"
     assert lines[1].startswith("LogisticDataModule: 100 training rows x 2 features (divided by their maxima)")
     assert lines[2].startswith("Gradient descent: lr=1, stable below 2/λmax = 18.1")
-    assert lines[3:] == [
-        "Trained 1000 update(s) in 10 Lightning epoch(s).",
+    assert lines[3] == "Trained 1000 update(s) in 10 Lightning epoch(s)."
+    # The coefficient table (intercept and the two scores), then where the logs are; on stderr,
+    # one line saying the notes' 1000 updates stop short of the optimum.
+    assert lines[4] == "Coefficients (runs/logistic/version_0/coefficients.csv):"
+    assert lines[5].split() == ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
+    assert [line.split()[0] for line in lines[6:9]] == ["(intercept)", "x0", "x1"]
+    assert lines[9:] == [
         "Logs: runs/logistic/version_0  (view: lit-basics tensorboard, or tensorboard --logdir runs)",
+        "warning: the run has not converged (loss gap 0.0539, above 1e-06 relative to the optimum): the estimates "
+        "are where training stopped, and their standard errors are not yet meaningful",
     ]
     events = _scalars(tmp_path / "runs" / "logistic" / "version_0")
     assert {"train/loss", "train/acc", "train/loss_gap", "params/w0", "hp/final_loss", "hp/condition_number"} <= set(
