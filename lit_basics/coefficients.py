@@ -29,7 +29,6 @@ import math
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from math import comb
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +172,8 @@ def coefficient_table(
     kind = objective.data_loss
 
     # --- the map to the user's units: θ_user = A θ per class, θ = [w; b] -------------------------
-    polynomial = callable(getattr(model, "power_matrix", None)) and getattr(model, "degree", None) is not None
+    # A polynomial (PolynomialRegression): its terms are powers of the raw x, whatever its basis.
+    polynomial = getattr(model, "degree", None) is not None and getattr(model, "basis", None) is not None
     exact = None
     if polynomial:
         matrix, exact = _polynomial_matrix(model, offset, divisor)
@@ -224,7 +224,7 @@ def coefficient_table(
             covariance = transform @ inverse @ transform.T
 
     # --- the rows -------------------------------------------------------------------------------------
-    terms = _terms(model, k, names, polynomial)
+    terms = _terms(k, names, polynomial)
     df = n - (k + 1) if kind == "squared_error" and not penalised else None
     statistic_name = None if penalised else ("t" if kind == "squared_error" else "z")
     flat_estimates = estimates.reshape(-1)
@@ -323,7 +323,7 @@ def _inverse_information(objective: Objective, theta: torch.Tensor, kept: torch.
     return torch.linalg.inv(equilibrated) / torch.outer(root, root)
 
 
-def _terms(model: Any, k: int, names: list[str] | None, polynomial: bool) -> list[str]:
+def _terms(k: int, names: list[str] | None, polynomial: bool) -> list[str]:
     if polynomial:
         return ["(intercept)", "x", *[f"x^{p}" for p in range(2, k + 1)]]
     names = names if names is not None else [f"x{i}" for i in range(k)]
@@ -373,27 +373,14 @@ def _polynomial_matrix(
     """``T`` with powers-of-raw-``x`` coefficients ``= T · [b, w_1..w_d]``: the model's basis
     (powers, or Legendre of ``t = (x_s - c) / h``) composed with the data's own scaling
     ``x_s = (x - o) / d``, exact in rational arithmetic (and rounded to float64)."""
-    from lit_basics.models.legendre import legendre_rows
+    from lit_basics.models.legendre import change_to_powers
 
     degree = int(model.degree)
     o = Fraction(0) if offset is None else Fraction(float(offset.reshape(-1)[0]))
     d = Fraction(1) if divisor is None else Fraction(float(divisor.reshape(-1)[0]))
     learned = model.input_map if getattr(model, "basis", "power") == "legendre" else None
-    if learned is None:
-        basis = [[Fraction(int(i == j)) for j in range(degree + 1)] for i in range(degree + 1)]
-        center, half = Fraction(0), Fraction(1)
-    else:
-        basis = legendre_rows(degree)
-        center, half = Fraction(learned[0]), Fraction(learned[1])
+    center, half = (Fraction(0), Fraction(1)) if learned is None else (Fraction(learned[0]), Fraction(learned[1]))
     # t = (x_s - c) / h = (x - (o + c d)) / (h d)
-    shift, width = o + center * d, half * d
-    powers_of_t = [
-        [Fraction(comb(j, i)) * (-shift) ** (j - i) / width**j if i <= j else Fraction(0) for i in range(degree + 1)]
-        for j in range(degree + 1)
-    ]
-    table = [
-        [sum((basis[m][j] * powers_of_t[j][i] for j in range(degree + 1)), Fraction(0)) for m in range(degree + 1)]
-        for i in range(degree + 1)
-    ]
+    table = change_to_powers(degree, o + center * d, half * d, legendre=learned is not None)
     rounded = torch.tensor([[float(v) for v in row] for row in table], dtype=torch.float64)
     return rounded, table

@@ -17,7 +17,7 @@ from math import comb
 
 import torch
 
-__all__ = ["legendre_features", "legendre_rows", "legendre_to_power", "power_matrix", "power_to_legendre"]
+__all__ = ["change_to_powers", "legendre_features", "legendre_rows", "legendre_to_power", "power_to_legendre"]
 
 
 def legendre_features(t: torch.Tensor, degree: int) -> torch.Tensor:
@@ -43,27 +43,32 @@ def legendre_rows(degree: int) -> list[list[Fraction]]:
     return rows[: degree + 1]
 
 
-def _exact_matrix(degree: int, center: float, half_range: float) -> list[list[Fraction]]:
-    """``T`` with ``T[i][k]`` the coefficient of ``x^i`` in ``P_k((x - c) / h)``, exact for the
-    float64 values ``c`` and ``h``."""
-    c, h = Fraction(center), Fraction(half_range)
-    legendre = legendre_rows(degree)
-    # t^j = ((x - c) / h)^j = Σ_i C(j, i) x^i (-c)^(j-i) / h^j
+def change_to_powers(degree: int, shift: Fraction, width: Fraction, *, legendre: bool = True) -> list[list[Fraction]]:
+    """``T`` with ``T[i][m]`` the coefficient of ``x^i`` in ``B_m((x - shift) / width)``, exact:
+    ``B_m`` the Legendre polynomial ``P_m`` (or the power ``t^m`` with ``legendre=False``).
+
+    Example:
+        >>> [[str(v) for v in row] for row in change_to_powers(2, Fraction(1), Fraction(1))]
+        [['1', '-1', '1'], ['0', '1', '-3'], ['0', '0', '3/2']]
+    """
+    basis = (
+        legendre_rows(degree)
+        if legendre
+        else [[Fraction(int(i == j)) for j in range(degree + 1)] for i in range(degree + 1)]
+    )
+    # t^j = ((x - shift) / width)^j = Σ_i C(j, i) x^i (-shift)^(j-i) / width^j
     powers_of_t = [
-        [Fraction(comb(j, i)) * (-c) ** (j - i) / h**j if i <= j else Fraction(0) for i in range(degree + 1)]
+        [Fraction(comb(j, i)) * (-shift) ** (j - i) / width**j if i <= j else Fraction(0) for i in range(degree + 1)]
         for j in range(degree + 1)
     ]
     return [
-        [sum((legendre[k][j] * powers_of_t[j][i] for j in range(degree + 1)), Fraction(0)) for k in range(degree + 1)]
+        [sum((basis[m][j] * powers_of_t[j][i] for j in range(degree + 1)), Fraction(0)) for m in range(degree + 1)]
         for i in range(degree + 1)
     ]
 
 
-def power_matrix(degree: int, center: float, half_range: float) -> torch.Tensor:
-    """``T`` (``(degree + 1, degree + 1)``, float64, upper triangular): powers-of-``x``
-    coefficients ``[a_0, ..., a_d] = T · [b, w_1, ..., w_d]``; for the covariance ``T C Tᵀ``."""
-    exact = _exact_matrix(degree, center, half_range)
-    return torch.tensor([[float(v) for v in row] for row in exact], dtype=torch.float64)
+def _exact_matrix(degree: int, center: float, half_range: float) -> list[list[Fraction]]:
+    return change_to_powers(degree, Fraction(center), Fraction(half_range))
 
 
 def legendre_to_power(coefficients: torch.Tensor, center: float, half_range: float) -> torch.Tensor:

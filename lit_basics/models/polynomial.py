@@ -11,7 +11,7 @@ from typing_extensions import override
 
 from lit_basics.errors import ArgumentError
 from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization
-from lit_basics.models.legendre import legendre_features, legendre_to_power, power_matrix
+from lit_basics.models.legendre import legendre_features, legendre_to_power
 from lit_basics.models.linear import mean_squared_error
 from lit_basics.validation import check_choice, check_positive_int
 
@@ -143,12 +143,6 @@ class PolynomialRegression(GradientDescentModule):
         if self.basis == "power":
             return values
         return legendre_to_power(values, *self._learned_map())
-
-    def power_matrix(self) -> torch.Tensor:
-        """``T`` with ``power_coefficients(v) = T · v`` (identity in the power basis), float64."""
-        if self.basis == "power":
-            return torch.eye(self.degree + 1, dtype=torch.float64)
-        return power_matrix(self.degree, *self._learned_map())
 
     def _learned_map(self) -> tuple[float, float]:
         learned = self.input_map
