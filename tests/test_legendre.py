@@ -150,3 +150,15 @@ def test_the_advice_for_the_notes_cubic_names_the_legendre_basis_and_its_own_cou
     )
     assert after.updates_to_gap(1e-3) == diagnose(twin, dm.x, dm.y).updates_to_gap(1e-3)
     assert optimum(objective).loss == pytest.approx(after.optimum.loss, rel=1e-12)
+
+
+def test_a_fresh_model_takes_the_map_from_a_state_dict_and_predicts_the_same():
+    trained = PolynomialRegression(degree=4, basis="legendre").double()
+    trained.learn_input_map(torch.tensor([[1.0], [9.0]], dtype=torch.float64))
+    fresh = PolynomialRegression(degree=4, basis="legendre").double()
+    fresh.load_state_dict(trained.state_dict())
+    assert fresh.input_map == (5.0, 4.0)
+    x = torch.linspace(0.0, 10.0, 7, dtype=torch.float64).reshape(-1, 1)
+    assert torch.equal(fresh(x), trained(x))
+    # Positional arguments keep their places: basis is the last one.
+    assert PolynomialRegression(2, 1, 0.5).hparams["lr"] == 0.5

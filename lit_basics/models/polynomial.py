@@ -35,7 +35,6 @@ class PolynomialRegression(GradientDescentModule):
 
     Args:
         degree: highest power of ``x``, >= 1 (the notes: 3).
-        basis: ``"power"`` (``x, x², ...``, the notes, the default) or ``"legendre"``.
         in_features: must be 1 (one raw ``x``); present so the CLI can check the data against it.
         lr: learning rate (the notes: 1e-3).
         optimization: ``"automatic"`` or ``"manual"``.
@@ -48,6 +47,7 @@ class PolynomialRegression(GradientDescentModule):
             ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
             ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
         nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
+        basis: ``"power"`` (``x, x², ...``, the notes, the default) or ``"legendre"``.
 
     Example:
         >>> model = PolynomialRegression(degree=3)
@@ -58,7 +58,6 @@ class PolynomialRegression(GradientDescentModule):
     def __init__(
         self,
         degree: int = 3,
-        basis: Literal["power", "legendre"] = "power",
         in_features: int = 1,
         lr: float | Literal["auto"] = 1e-3,
         optimization: Optimization = "automatic",
@@ -69,6 +68,7 @@ class PolynomialRegression(GradientDescentModule):
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
         momentum: float | Literal["auto"] = 0.0,
         nesterov: bool = False,
+        basis: Literal["power", "legendre"] = "power",
     ) -> None:
         check_positive_int("degree", degree)
         check_choice("basis", basis, ("power", "legendre"))
@@ -101,6 +101,8 @@ class PolynomialRegression(GradientDescentModule):
             self.x_half_range: torch.Tensor
             self.register_buffer("x_center", torch.tensor(math.nan, dtype=torch.float64))
             self.register_buffer("x_half_range", torch.tensor(math.nan, dtype=torch.float64))
+            self.register_load_state_dict_post_hook(self._map_loaded)
+        self._map_known = False  # whether the buffers hold a map (no device sync to ask at every forward)
         # The notes: w = Variable(torch.randn(3, 1), requires_grad=True); b = Variable(torch.zeros(1), ...)
         self.w = nn.Parameter(torch.randn(degree, 1))
         self.b = nn.Parameter(torch.zeros(1))
@@ -112,6 +114,10 @@ class PolynomialRegression(GradientDescentModule):
         if self.basis != "legendre" or math.isnan(float(self.x_center)):
             return None
         return float(self.x_center), float(self.x_half_range)
+
+    def _map_loaded(self, module: torch.nn.Module, incompatible: Any) -> None:
+        # After load_state_dict: a checkpoint's map is known (read once here, not at every forward).
+        self._map_known = self.input_map is not None
 
     @override
     def learn_input_map(self, x: torch.Tensor) -> None:
@@ -129,6 +135,7 @@ class PolynomialRegression(GradientDescentModule):
         with torch.no_grad():
             self.x_center.fill_((high + low) / 2)
             self.x_half_range.fill_((high - low) / 2)
+        self._map_known = True
 
     def power_coefficients(self, values: torch.Tensor | None = None) -> torch.Tensor:
         """The polynomial in powers of ``x``: ``[a_0 (the intercept), a_1, ..., a_degree]``, float64.
@@ -166,8 +173,12 @@ class PolynomialRegression(GradientDescentModule):
         float32 products. ``pow`` with an integral exponent is exact in sign for negative ``x``.
         """
         if self.basis == "legendre":
-            center, half_range = self._learned_map()
-            return legendre_features((x.to(torch.float64) - center) / half_range, self.degree).to(self.w.dtype)
+            if not self._map_known:
+                self._learned_map()  # raises, naming basis (or the map was set by hand: then known)
+                self._map_known = True
+            # The buffers themselves (float64, on the model's device): no host round trip per forward.
+            t = (x.to(torch.float64) - self.x_center.to(torch.float64)) / self.x_half_range.to(torch.float64)
+            return legendre_features(t, self.degree).to(self.w.dtype)
         return x.to(torch.float64).pow(self.powers).to(self.w.dtype)
 
     @override
