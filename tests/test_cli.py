@@ -256,6 +256,7 @@ def test_validate_test_and_predict_subcommands(tmp_path, monkeypatch):
     assert {p.name for p in tmp_path.iterdir()} == {"runs"}
 
 
+@pytest.mark.slow  # 10 s: kept out of the test command's time (CI runs the slow set)
 def test_evaluation_commands_resolve_last_and_hpc_to_trained_weights(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(REPO / "configs" / "logistic.yaml")

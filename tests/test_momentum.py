@@ -118,6 +118,7 @@ def test_predicted_counts_equal_a_float64_simulation_for_every_variant(family):
         assert abs(predicted - simulated) <= 1, (name, predicted, simulated)
 
 
+@pytest.mark.slow  # 10 s (the momentum grid searches); the simulation tests check the counts in the test command
 def test_the_issue_table_for_the_notes_problems():
     """The counts the design was made from (cubic and linear, updates to a gap <= 1e-3)."""
     expected = {"polynomial": (4042, 955, 478, 102, 78), "linear": (954, 1005, 417, 104, 72)}

@@ -91,7 +91,7 @@ def test_ckpt_path_last_without_a_previous_run_is_an_error(tmp_path, monkeypatch
     )
 
 
-@pytest.mark.parametrize("logger", ["tensorboard", "none"])
+@pytest.mark.parametrize("logger", [pytest.param("tensorboard", marks=pytest.mark.slow), "none"])
 def test_resume_in_process_continues_the_same_run(tmp_path, monkeypatch, logger):
     monkeypatch.chdir(tmp_path)
     extra = ["--trainer.enable_progress_bar=false", "--model.optimization=manual"]
