@@ -31,7 +31,7 @@ from lit_basics.data.reader import DataFileError, Table, first_text
 from lit_basics.data.scaling import FeatureScaling
 from lit_basics.errors import ArgumentError
 
-__all__ = ["MISSING", "Encoded", "Encoding", "Missing", "encode_table", "level_name"]
+__all__ = ["MISSING", "Encoded", "Encoding", "Layout", "Missing", "encode_table", "learn_layout", "level_name"]
 
 Missing = Literal["error", "drop"]
 MISSING: tuple[str, ...] = ("error", "drop")
@@ -324,3 +324,191 @@ def encode_table(
         del values  # this column's chunks are let go of before the next one is converted
     encoding = Encoding(tuple(columns), classes, scaling)
     return Encoded(torch.from_numpy(x_np), y, encoding, rows, dropped, table.num_rows, train_index)
+
+
+@dataclass
+class Layout:
+    """What one pass over a table taught, holding none of its rows (:func:`learn_layout`): enough
+    to know the model's inputs before the rows are read, and which rows each process reads.
+
+    Attributes:
+        table: the table's shell (names, numeric columns, locations; no values).
+        rows: ``(N,)`` int64: the file's data rows that are used (rows with a missing value dropped).
+        dropped: the number of rows dropped for a missing value.
+        train_index: the training rows among ``rows`` (``None``: all of them).
+        encoding: the levels and class names; its scaling is a placeholder (``"none"``) until the
+            rows are read (the statistics are sums over every process's training rows).
+        binary_targets: every target is 0 or 1 (what logistic regression needs).
+    """
+
+    table: Table
+    rows: np.ndarray
+    dropped: int
+    train_index: torch.Tensor | None
+    encoding: Encoding
+    binary_targets: bool
+
+
+def learn_layout(
+    scan: Callable[[Callable[[Table], Callable[[int, dict[int, pa.Array]], None]]], Table],
+    *,
+    feature_columns: Sequence[int],
+    target_column: int,
+    categorical: Sequence[int] = (),
+    missing: Missing = "error",
+    num_classes: int | None = None,
+    scale: str = "none",
+    split: Callable[[int], torch.Tensor | None] = lambda n: None,
+    flag: str = "--data.init_args.missing=drop",
+) -> Layout:
+    """:func:`encode_table`'s checks and what it learns but the scaling, in one streaming pass over
+    the table (``scan``: :func:`~lit_basics.data.reader.scan_table` with the columns used), keeping
+    only the categorical columns' and a text target's values and one flag per row.
+
+    Raises:
+        DataFileError, ArgumentError: what :func:`encode_table` raises, with the same messages
+            (but a value that overflows float32 once scaled: that is found when the rows are read).
+    """
+    used = [*feature_columns, target_column]
+    categorical_set = set(categorical)
+    f32 = float(np.finfo(np.float32).max)
+
+    class Visit:
+        def __init__(self, table: Table) -> None:
+            self.table = table
+            self.masks: list[np.ndarray] = []
+            self.present = dict.fromkeys(used, 0)
+            self.first_null: dict[int, int] = {}
+            self.kept: dict[int, list[pa.Array]] = {
+                c: [] for c in used if not table.numeric(c) or (c in categorical_set and c != target_column)
+            }
+            self.bad_target: tuple[int, float] | None = None
+            self.bad_feature: tuple[int, int, float] | None = None
+            self.binary = True
+
+        def __call__(self, first: int, arrays: dict[int, pa.Array]) -> None:
+            length = len(arrays[used[0]])
+            incomplete = np.zeros(length, dtype=bool)
+            for c in used:
+                values = arrays[c]
+                self.present[c] += length - values.null_count
+                if values.null_count:
+                    nulls = pc.is_null(values).to_numpy(zero_copy_only=False)
+                    if c not in self.first_null:
+                        self.first_null[c] = first + int(np.argmax(nulls))
+                    incomplete |= nulls
+            self.masks.append(incomplete)
+            for c, chunks in self.kept.items():
+                chunks.append(arrays[c])
+            complete = ~incomplete
+            if self.table.numeric(target_column):
+                values = arrays[target_column].to_numpy(zero_copy_only=False)[complete]
+                where = np.flatnonzero(complete)
+                if num_classes is not None:
+                    bad = np.flatnonzero((values != np.round(values)) | (values < 0) | (values >= num_classes))
+                else:  # real values: the float32 range (float64 holds what was read)
+                    bad = np.flatnonzero(np.abs(values) > f32)
+                self.binary = self.binary and bool(np.all((values == 0) | (values == 1)))
+                if bad.size and self.bad_target is None:
+                    self.bad_target = (first + int(where[bad[0]]), float(values[bad[0]]))
+            if scale == "none" and self.bad_feature is None:
+                for c in feature_columns:
+                    if self.table.numeric(c) and c not in categorical_set:
+                        values = arrays[c].to_numpy(zero_copy_only=False)
+                        with np.errstate(invalid="ignore"):
+                            bad = np.flatnonzero(complete & (np.abs(values) > f32))
+                        if bad.size:
+                            self.bad_feature = (first + int(bad[0]), c, float(values[bad[0]]))
+                            break
+
+    visits: list[Visit] = []
+
+    def start(table: Table) -> Visit:
+        visits.clear()
+        visits.append(Visit(table))
+        return visits[0]
+
+    table = scan(start)
+    visit = visits[0]
+    names = [table.names[c] if table.names is not None else f"x{c}" for c in range(table.num_columns)]
+    for c in used:
+        if visit.present[c] == 0:
+            raise DataFileError(f"{table.path}: {table.column_label(c)} has no values (every row is missing)")
+    mask = np.concatenate(visit.masks)
+    visit.masks.clear()
+    count = int(mask.sum())
+    if count and missing == "error":
+        row = int(np.argmax(mask))
+        column = next(c for c in used if visit.first_null.get(c) == row)
+        raise DataFileError(
+            f"{table.location(row)}: {table.column_label(column)}: a missing value; {count} of {table.num_rows} "
+            f"rows hold one (set {flag} to drop them)"
+        )
+    rows = np.flatnonzero(~mask)
+    if rows.size == 0:
+        raise DataFileError(f"{table.path}: every row holds a missing value: nothing left to use")
+    take = None if count == 0 else pa.array(rows)
+
+    def kept(c: int) -> pa.ChunkedArray:
+        values = pa.chunked_array(visit.kept.pop(c), type=pa.string() if not table.numeric(c) else pa.float64())
+        return values if take is None else values.take(take)
+
+    train_index = split(int(rows.size))
+    train = None if train_index is None else pa.array(train_index.numpy())
+
+    classes: tuple[str, ...] | None = None
+    if not table.numeric(target_column):
+        target = kept(target_column)
+        classes = tuple(sorted(pc.unique(target).to_pylist()))
+        if len(classes) < 2:
+            raise DataFileError(
+                f"{table.path}: the target {table.column_label(target_column)} holds one class, "
+                f"{classes[0]!r}: a classifier needs rows of two classes or more"
+            )
+        if num_classes is not None and num_classes != len(classes):
+            raise ArgumentError(
+                "num_classes",
+                f"is {num_classes}, but the target {table.column_label(target_column)} names "
+                f"{len(classes)} classes: {', '.join(map(repr, classes[:10]))}",
+            )
+        del target
+    elif visit.bad_target is not None:
+        row, value = visit.bad_target
+        if num_classes is not None:
+            raise DataFileError(
+                f"{table.location(row)}: class label must be an integer in 0..{num_classes - 1}, got {value:g}"
+            )
+        raise DataFileError(f"{table.location(row)}: the target column: {value:g} cannot be held in float32")
+
+    columns: list[tuple[str, tuple[Any, ...] | None]] = []
+    for c in feature_columns:
+        if table.numeric(c) and c not in categorical_set:
+            columns.append((names[c], None))
+            continue
+        values = kept(c)
+        training = values if train is None else values.take(train)
+        levels = tuple(sorted(pc.unique(training).to_pylist()))
+        if train is not None:  # a level only in held-out rows is named, as encode_table does
+            value_set = pa.array(list(levels), values.type)
+            codes = pc.index_in(values, value_set=value_set)
+            if codes.null_count:
+                row = int(pc.index(pc.is_null(codes), True).as_py())
+                raise DataFileError(
+                    f"{table.location(int(rows[row]))}: {table.column_label(c)}: level "
+                    f"{level_name(values[row].as_py())!r} was not seen in the training rows (it is only in held-out "
+                    f"rows); the levels: {', '.join(repr(level_name(v)) for v in levels[:10])}"
+                    f"{', ...' if len(levels) > 10 else ''}"
+                )
+        columns.append((names[c], levels))
+    widths = [1 if levels is None else len(levels) - 1 for _, levels in columns]
+    if sum(widths) == 0:
+        raise DataFileError(f"{table.path}: the features hold no information: each categorical one has one level")
+    if visit.bad_feature is not None:
+        row, c, value = visit.bad_feature
+        position = list(feature_columns).index(c)
+        label = f"feature {position + 1} ({names[c]!r})" if table.names is not None else table.column_label(c)
+        raise DataFileError(f"{table.location(row)}: {label}: {value:g} cannot be held in float32")
+    placeholder = FeatureScaling.fit_columns("none", [None] * sum(widths))
+    encoding = Encoding(tuple(columns), classes, placeholder)
+    binary = visit.binary if classes is None else len(classes) == 2  # class names: codes 0..C-1
+    return Layout(table, rows, count, train_index, encoding, binary)

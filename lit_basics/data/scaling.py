@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 
 from lit_basics.errors import ArgumentError
 
-__all__ = ["SCALES", "FeatureScaling", "Scale"]
+if TYPE_CHECKING:
+    from lit_basics.data.shards import RowShards
+
+__all__ = ["SCALES", "ColumnMoments", "FeatureScaling", "Scale"]
 
 Scale = Literal["none", "max", "standardize"]
 SCALES: tuple[str, ...] = ("none", "max", "standardize")
@@ -88,6 +91,35 @@ class FeatureScaling:
             divisors.append(divisor)
         return cls(kind, torch.tensor(offsets, dtype=torch.float64), torch.tensor(divisors, dtype=torch.float64))
 
+    @classmethod
+    def from_moments(
+        cls, kind: str, moments: ColumnMoments, numeric: list[bool], names: list[str] | None = None
+    ) -> FeatureScaling:
+        """The statistics of ``kind`` from the numeric inputs' :class:`ColumnMoments` (in input
+        order; ``numeric`` marks which inputs are numeric, the others are left as they are): what
+        :meth:`fit_columns` computes, accumulated batch by batch or over several processes' shards.
+
+        Raises:
+            ArgumentError: naming ``scale``: as :meth:`fit_columns`.
+        """
+        if kind not in ("max", "standardize"):
+            return cls.fit_columns(kind, [None] * len(numeric), names)
+        positions = np.cumsum(numeric) - 1
+        if kind == "max":
+            stand_in = [np.array([moments.top[positions[j]]]) if flag else None for j, flag in enumerate(numeric)]
+            return cls.fit_columns(kind, stand_in, names)
+        offsets, divisors = [], []
+        for j, flag in enumerate(numeric):
+            offset, divisor = 0.0, 1.0
+            if flag:
+                offset = float(moments.mean[positions[j]])
+                std = float(np.sqrt(moments.m2[positions[j]] / moments.count))
+                # As fit_columns: a constant column is only centred.
+                divisor = std if std > 10 * np.finfo(np.float64).eps * abs(offset) else 1.0
+            offsets.append(offset)
+            divisors.append(divisor)
+        return cls(kind, torch.tensor(offsets, dtype=torch.float64), torch.tensor(divisors, dtype=torch.float64))
+
     def apply_column(self, column: int, values: np.ndarray) -> np.ndarray:
         """Column ``column``'s float64 values scaled (float64; rounding is the caller's)."""
         if self.identity:
@@ -123,3 +155,55 @@ class FeatureScaling:
             torch.tensor(state["offset"], dtype=torch.float64),
             torch.tensor(state["divisor"], dtype=torch.float64),
         )
+
+
+@dataclass
+class ColumnMoments:
+    """Each column's count, mean, sum of squared deviations from the mean (``m2``) and maximum,
+    accumulated a batch of rows at a time and merged across shards with Chan, Golub and LeVeque's
+    pairwise update (no ``E[x²] - E[x]²`` cancellation): the statistics of every row without
+    holding them.
+
+    Example:
+        >>> m = ColumnMoments.empty(1)
+        >>> m.update(np.array([[1.0], [2.0]])); m.update(np.array([[6.0]]))
+        >>> m.count, m.mean.tolist(), m.m2.tolist(), m.top.tolist()
+        (3.0, [3.0], [14.0], [6.0])
+    """
+
+    count: float
+    mean: np.ndarray
+    m2: np.ndarray
+    top: np.ndarray
+
+    @classmethod
+    def empty(cls, width: int) -> ColumnMoments:
+        return cls(0.0, np.zeros(width), np.zeros(width), np.full(width, -np.inf))
+
+    def update(self, values: np.ndarray) -> None:
+        """Add the rows ``values`` ``(rows, width)`` (float64)."""
+        if values.shape[0] == 0:
+            return
+        mean = values.mean(axis=0)
+        self.merge(ColumnMoments(float(values.shape[0]), mean, ((values - mean) ** 2).sum(axis=0), values.max(axis=0)))
+
+    def merge(self, other: ColumnMoments) -> None:
+        """Add ``other``'s rows."""
+        if other.count == 0:
+            return
+        total = self.count + other.count
+        delta = other.mean - self.mean
+        self.mean = self.mean + delta * (other.count / total)
+        self.m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / total)
+        self.top = np.maximum(self.top, other.top)
+        self.count = total
+
+    def across(self, shards: RowShards) -> ColumnMoments:
+        """Every process's moments merged in rank order (the same on every process; a collective)."""
+        width = self.mean.size
+        mine = torch.from_numpy(np.concatenate([[self.count], self.mean, self.m2, self.top]))
+        merged = ColumnMoments.empty(width)
+        for part in shards.gather(mine).numpy():
+            merged.merge(ColumnMoments(float(part[0]), part[1 : 1 + width], part[1 + width : 1 + 2 * width],
+                                       part[1 + 2 * width :]))  # fmt: skip
+        return merged
