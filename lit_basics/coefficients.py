@@ -30,12 +30,15 @@ import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from lit_basics.errors import LitBasicsWarning
 from lit_basics.reference import NoOptimumError, Objective, optimum
+
+if TYPE_CHECKING:
+    from lit_basics.data.shards import RowShards
 
 __all__ = ["COLUMNS", "CoefficientTable", "NotConvergedWarning", "coefficient_table", "data_coefficient_table"]
 
@@ -136,6 +139,7 @@ def coefficient_table(
     confidence: float = 0.95,
     best: float | None = None,
     warn: bool = True,
+    shards: RowShards | None = None,
 ) -> CoefficientTable:
     """The coefficient table of ``model`` at its parameters, on the training rows ``(x, y)``.
 
@@ -153,6 +157,7 @@ def coefficient_table(
         best: the exact optimum's loss, if known (else computed: the convergence check).
         warn: warn (:class:`NotConvergedWarning`) when the standard errors are not meaningful;
             ``False``: only say so in the table's ``note`` (the fit's callback, whose CLI prints it).
+        shards: ``(x, y)`` is this process's shard of the rows (a collective: every process calls it).
 
     Returns:
         The table (see the module's description).
@@ -165,7 +170,7 @@ def coefficient_table(
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     from scipy import special  # t and normal distributions; imported when a table is made
 
-    objective: Objective = model.reference_objective(x, y)
+    objective: Objective = model.reference_objective(x, y, shards)
     theta = objective.join(model.w, model.b)
     n, k, c = objective.n, objective.k, objective.c
     penalised = bool(objective.l1 or objective.l2)
@@ -274,6 +279,7 @@ def data_coefficient_table(
     """:func:`coefficient_table` on an :class:`~lit_basics.data.InMemoryDataModule`'s training
     rows, with its column names (one-hot columns ``column=level``), scaling and class names."""
     x, y = datamodule.training_rows()
+    shards = getattr(datamodule, "row_shards", None)
     scaling = datamodule.scaling
     names = datamodule.encoding.input_names if datamodule.feature_names is not None else None
     return coefficient_table(
@@ -287,6 +293,7 @@ def data_coefficient_table(
         confidence=confidence,
         best=best,
         warn=warn,
+        shards=shards,
     )
 
 

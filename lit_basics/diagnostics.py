@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from lit_basics.data.shards import RowShards, input_extremes, row_shards
 from lit_basics.reference import AffineView, Objective, Optimum, optimum, standardizing_matrix
 
 if TYPE_CHECKING:
@@ -311,9 +312,12 @@ class Diagnosis:
         )
 
 
-def diagnose(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor) -> Diagnosis:
+def diagnose(
+    model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor, shards: RowShards | None = None
+) -> Diagnosis:
     """The curvature of ``model``'s training objective on ``(x, y)`` at its optimum, and the
-    starting point of gradient descent from ``model``'s current parameters.
+    starting point of gradient descent from ``model``'s current parameters (``shards``: ``(x, y)``
+    is this process's shard of the rows, :class:`~lit_basics.data.shards.RowShards`).
 
     Raises:
         ValueError: no finite optimum, or more than :data:`MAX_PARAMETERS` parameters.
@@ -327,7 +331,7 @@ def diagnose(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor) -> 
         >>> round(d.max_stable_lr, 4), round(d.condition_number), d.updates_to_gap(1e-3)
         (0.0231, 336, 954)
     """
-    return diagnose_objective(model, model.reference_objective(x, y))
+    return diagnose_objective(model, model.reference_objective(x, y, shards))
 
 
 def diagnose_objective(
@@ -377,9 +381,15 @@ class AutomaticStep:
     why: str
 
 
-def automatic_step(model: GradientDescentModule, x: torch.Tensor, y: torch.Tensor, tol: float = 1e-3) -> AutomaticStep:
+def automatic_step(
+    model: GradientDescentModule,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    tol: float = 1e-3,
+    shards: RowShards | None = None,
+) -> AutomaticStep:
     """The step ``lr="auto"`` (``momentum="auto"``) means for ``model`` from its current
-    parameters (the start) on the training rows ``(x, y)``:
+    parameters (the start) on the training rows ``(x, y)`` (``shards``: this process's shard of them):
 
     - Squared error (a quadratic: counts are exact): the constant step (with momentum: the
       ``(lr, β)`` pair; with a given β: the step for it) that reaches a loss gap ``<= tol`` in the
@@ -395,9 +405,9 @@ def automatic_step(model: GradientDescentModule, x: torch.Tensor, y: torch.Tenso
     """
     from lit_basics.errors import ArgumentError
 
-    objective = model.reference_objective(x, y)
+    objective = model.reference_objective(x, y, shards)
     try:
-        diagnosis: Diagnosis | None = diagnose(model, x, y)
+        diagnosis: Diagnosis | None = diagnose(model, x, y, shards)
     except ValueError as exc:
         if model.auto_momentum or objective.data_loss == "squared_error":
             raise ArgumentError(
@@ -449,7 +459,7 @@ def diagnose_fit(
             return diagnosis, reason
     try:
         x, y = datamodule.training_rows()
-        result: tuple[Diagnosis | None, str | None] = (diagnose(model, x, y), None)
+        result: tuple[Diagnosis | None, str | None] = (diagnose(model, x, y, row_shards(datamodule)), None)
     except ValueError as exc:
         result = (None, str(exc))
     entries.append((weakref.ref(model), weakref.ref(datamodule), start, *result))
@@ -556,10 +566,11 @@ def _standardized_diagnosis(model: GradientDescentModule, datamodule: Any) -> Di
     from lit_basics.models.base import GradientDescentModule
 
     x, y = datamodule.training_rows()
+    shards = row_shards(datamodule)
     if type(model).features is not GradientDescentModule.features:
         standardized = datamodule.standardized_training_features()
-        return diagnose(model, standardized.to(model.device), y.to(model.device))
-    objective = model.reference_objective(x, y)
+        return diagnose(model, standardized.to(model.device), y.to(model.device), shards)
+    objective = model.reference_objective(x, y, shards)
     mean, std = objective.column_moments()
     numeric = torch.tensor(datamodule.encoding.numeric_inputs, dtype=torch.bool)
     # A constant column is only centred, as StandardScaler does; one-hot inputs are left as they are.
@@ -584,12 +595,13 @@ def _legendre_diagnosis(model: Any, datamodule: Any) -> Diagnosis:
     with torch.random.fork_rng(devices=[]):  # the twin's own draw of w leaves the fit's stream alone
         twin = type(model)(degree=model.degree, basis="legendre", lr=model.lr, l2=model.l2, l1=model.l1)
     twin = twin.to(device=model.device, dtype=model.w.dtype)
-    twin.learn_input_map(x)
+    shards = row_shards(datamodule)
+    twin.learn_input_map(input_extremes(x, shards))
     start = power_to_legendre(model.power_coefficients(), *twin.input_map)
     with torch.no_grad():
         twin.b.copy_(start[:1])
         twin.w.copy_(start[1:].reshape(-1, 1))
-    return diagnose(twin, x, y)
+    return diagnose(twin, x, y, shards)
 
 
 def diagnose_fit_cached(model: GradientDescentModule, datamodule: Any) -> Diagnosis | None:

@@ -25,13 +25,16 @@ import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lit_basics.errors import LitBasicsWarning
+
+if TYPE_CHECKING:
+    from lit_basics.data.shards import RowShards
 
 __all__ = [
     "AffineView",
@@ -76,6 +79,10 @@ class Objective:
         l2: weight of ``½‖w‖²`` (>= 0).
         l1: weight of ``‖w‖₁`` (>= 0).
         num_classes: ``C`` for softmax (1 otherwise).
+        shards: when ``features`` are this process's shard of rows that several processes hold
+            (DDP, a data module with ``shard=True``), the :class:`~lit_basics.data.shards.RowShards`
+            that add the shards' sums: every method is then the objective on all the rows, and
+            every process must call the same methods in the same order (they are collectives).
     """
 
     def __init__(
@@ -87,14 +94,18 @@ class Objective:
         l2: float = 0.0,
         l1: float = 0.0,
         num_classes: int = 1,
+        shards: RowShards | None = None,
     ) -> None:
         # The features are kept as given (float32 data is not copied to float64 whole): every sum
         # over rows runs over blocks of rows cast to float64, ~16 MB at a time.
         self.features = features.detach()
         self.data_loss = data_loss
-        self.n, self.k = self.features.shape
+        self.rows_here, self.k = self.features.shape
+        self.shards = shards
+        #: The rows of the objective: all processes' together.
+        self.n = self.rows_here if shards is None else shards.total_rows
         self.c = num_classes if data_loss == "softmax" else 1
-        self.block = max(1, (1 << 21) // (self.k + 1))
+        self.block = max(1, (1 << 19) // (self.k + 1))
         target = y.detach().to(self.features.device).reshape(-1)
         self.labels = target.to(torch.int64) if data_loss == "softmax" else None
         self.y = target.to(torch.float64).reshape(-1, 1)
@@ -110,15 +121,15 @@ class Objective:
         """The design ``[features, 1]`` in float64, a block of rows at a time: ``(rows, block)``.
         A design that fits in one block is built once and kept (small problems are solved with
         thousands of calls)."""
-        if self.n <= self.block:
+        if self.rows_here <= self.block:
             if getattr(self, "_design", None) is None:
                 part = self.features.to(torch.float64)
-                ones = torch.ones(self.n, 1, dtype=torch.float64, device=part.device)
+                ones = torch.ones(self.rows_here, 1, dtype=torch.float64, device=part.device)
                 self._design = torch.cat([part, ones], 1)
-            yield slice(0, self.n), self._design
+            yield slice(0, self.rows_here), self._design
             return
-        for start in range(0, self.n, self.block):
-            rows = slice(start, min(start + self.block, self.n))
+        for start in range(0, self.rows_here, self.block):
+            rows = slice(start, min(start + self.block, self.rows_here))
             part = self.features[rows].to(torch.float64)
             yield rows, torch.cat([part, torch.ones(part.shape[0], 1, dtype=torch.float64, device=part.device)], 1)
 
@@ -142,7 +153,7 @@ class Objective:
         if cached is not None and torch.equal(cached[0], key):
             return cached[1]
         matrix = key.to(self.features.device).reshape(self.k + 1, self.c)
-        z = torch.empty(self.n, self.c, dtype=torch.float64, device=self.features.device)
+        z = torch.empty(self.rows_here, self.c, dtype=torch.float64, device=self.features.device)
         for rows, block in self.blocks():
             torch.mm(block, matrix, out=z[rows])
         self._cached_logits = (key, z)
@@ -153,11 +164,27 @@ class Objective:
         """The data loss alone."""
         z = self._logits(theta)
         if self.data_loss == "squared_error":
-            return float((z - self.y).pow(2).mean())
-        if self.data_loss == "logistic":
-            return float(F.binary_cross_entropy_with_logits(z, self.y))
-        assert self.labels is not None
-        return float(F.cross_entropy(z, self.labels))
+            if self.shards is None:
+                return float((z - self.y).pow(2).mean())
+            total = (z - self.y).pow(2).sum()
+        elif self.data_loss == "logistic":
+            if self.shards is None:
+                return float(F.binary_cross_entropy_with_logits(z, self.y))
+            total = F.binary_cross_entropy_with_logits(z, self.y, reduction="sum")
+        else:
+            assert self.labels is not None
+            if self.shards is None:
+                return float(F.cross_entropy(z, self.labels))
+            total = F.cross_entropy(z, self.labels, reduction="sum")
+        return float(self._sum(total.reshape(1))) / self.n
+
+    # --- sums over the rows of every shard -----------------------------------------------------
+    def _sum(self, total: torch.Tensor) -> torch.Tensor:
+        """``total``, a sum over this process's rows, summed over every shard's."""
+        return total if self.shards is None else self.shards.sum(total)
+
+    def _max(self, top: torch.Tensor) -> torch.Tensor:
+        return top if self.shards is None else self.shards.max(top)
 
     def smooth_value(self, theta: torch.Tensor) -> float:
         """Data loss + ``l2/2 ‖w‖²``."""
@@ -175,9 +202,10 @@ class Objective:
             raise ValueError("values() evaluates one-output objectives only")
         thetas = thetas.to(device=self.features.device, dtype=torch.float64)
         data = torch.zeros(thetas.shape[0], dtype=torch.float64, device=thetas.device)
-        step = max(1, self.block * (self.k + 1) // max(thetas.shape[0], 1))  # (rows, P) blocks of ~16 MB
-        for start in range(0, self.n, step):
-            rows = slice(start, min(start + step, self.n))
+        # (rows, P) logits and (rows, K) float64 features: blocks of ~16 MB each, whatever P.
+        step = max(1, min(self.block, self.block * (self.k + 1) // max(thetas.shape[0], 1)))
+        for start in range(0, self.rows_here, step):
+            rows = slice(start, min(start + step, self.rows_here))
             part = self.features[rows].to(torch.float64)
             z = part @ thetas[:, :-1].T + thetas[:, -1]  # (rows, P)
             y = self.y[rows]
@@ -185,6 +213,7 @@ class Objective:
                 data += (z - y).pow(2).sum(dim=0)
             else:
                 data += F.binary_cross_entropy_with_logits(z, y.expand_as(z), reduction="none").sum(dim=0)
+        data = self._sum(data)
         w = thetas[:, self.weight_mask.to(thetas.device)]
         return (data / self.n + 0.5 * self.l2 * w.pow(2).sum(dim=1) + self.l1 * w.abs().sum(dim=1)).cpu()
 
@@ -204,7 +233,7 @@ class Objective:
         total = torch.zeros(self.k + 1, self.c, dtype=torch.float64, device=residual.device)
         for rows, block in self.blocks():
             total += block.T @ residual[rows]
-        return (total / self.n).reshape(-1).cpu()
+        return (self._sum(total) / self.n).reshape(-1).cpu()
 
     def gradient(self, theta: torch.Tensor) -> torch.Tensor:
         """Gradient of the smooth part (data loss + ``l2/2 ‖w‖²``), flat, on the CPU."""
@@ -215,7 +244,7 @@ class Objective:
         total = torch.zeros(self.k + 1, self.k + 1, dtype=torch.float64, device=self.features.device)
         for rows, block in self.blocks():
             total += block.T @ (block if weight is None else block * weight[rows].unsqueeze(1))
-        return total / self.n
+        return self._sum(total) / self.n
 
     def hessian(self, theta: torch.Tensor) -> torch.Tensor:
         """Hessian of the smooth part, ``(size, size)``, on the CPU."""
@@ -260,11 +289,11 @@ class Objective:
         total = torch.zeros(self.k, dtype=torch.float64, device=self.features.device)
         for _, block in self.blocks():
             total += block[:, :-1].sum(dim=0)
-        mean = total / self.n
+        mean = self._sum(total) / self.n
         squares = torch.zeros_like(mean)
         for _, block in self.blocks():
             squares += (block[:, :-1] - mean).pow(2).sum(dim=0)
-        return mean.cpu(), (squares / self.n).sqrt().cpu()
+        return mean.cpu(), (self._sum(squares) / self.n).sqrt().cpu()
 
     def subsample(self, rows: int) -> Objective:
         """The same objective on every ``N // rows``-th row (at least ``rows`` of them): a cheap
@@ -272,7 +301,15 @@ class Objective:
         step = max(1, self.n // rows)
         y = self.labels if self.labels is not None else self.y
         assert y is not None
-        return Objective(self.data_loss, self.features[::step], y[::step], l2=self.l2, l1=self.l1, num_classes=self.c)
+        shards = None
+        if self.shards is not None:
+            from lit_basics.data.shards import RowShards
+
+            # every shard's every step-th row: a sharded subsample
+            shards = RowShards(self.shards.strategy, int(self.shards.sum(torch.tensor([-(-self.rows_here // step)]))))
+        return Objective(
+            self.data_loss, self.features[::step], y[::step], l2=self.l2, l1=self.l1, num_classes=self.c, shards=shards
+        )
 
     def curvature_bound(self) -> float:
         """An upper bound of the Hessian's largest eigenvalue, anywhere (a step size ``1/L``)."""
@@ -287,11 +324,13 @@ class Objective:
         for _, block in self.blocks():
             top = block.abs().amax(dim=0)
             total = torch.maximum(total, top)
+        total = self._max(total)
         # Sums of squares of the columns divided by their maxima: no overflow or underflow.
         peak = torch.where(total > 0, total, torch.ones_like(total))
         squares = torch.zeros_like(total)
         for _, block in self.blocks():
             squares += (block / peak).pow(2).sum(dim=0)
+        squares = self._sum(squares)
         return (peak * squares.sqrt()).where(total > 0, torch.ones_like(total)).cpu()
 
     def least_squares_r(self, scale: torch.Tensor | None = None) -> torch.Tensor:
@@ -307,6 +346,11 @@ class Objective:
             stacked = torch.cat([scaled, self.y[rows]], dim=1)
             r = torch.linalg.qr(stacked if r is None else torch.cat([r, stacked]), mode="r").R
         assert r is not None
+        if self.shards is not None:  # TSQR across the shards: the QR of their R factors stacked
+            size = self.k + 2
+            square = torch.zeros(size, size, dtype=torch.float64, device=r.device)
+            square[: r.shape[0]] = r[:size]  # a shard of fewer rows than columns has a short R
+            r = torch.linalg.qr(self.shards.gather(square).reshape(-1, size), mode="r").R
         return self._with_ridge_rows(r.cpu(), inverse)
 
     def _with_ridge_rows(self, r: torch.Tensor, inverse: torch.Tensor | None) -> torch.Tensor:
@@ -329,6 +373,8 @@ class Objective:
             d = block.cpu().numpy().astype(np.longdouble)
             residual = self.y[rows].cpu().numpy()[:, 0].astype(np.longdouble) - d @ t
             total += d.T @ residual
+        if self.shards is not None:
+            total = self.shards.sum_longdouble(total)
         total[: self.k] -= np.longdouble(self.n * self.l2 / 2) * t[: self.k]
         return torch.from_numpy(total.astype(np.float64))
 
@@ -347,6 +393,7 @@ class AffineView(Objective):
         self.matrix = matrix.to(torch.float64)
         self.data_loss = objective.data_loss
         self.n, self.k, self.c = objective.n, objective.k, objective.c
+        self.rows_here, self.shards = objective.rows_here, objective.shards
         self.features, self.block = objective.features, objective.block
         self.labels, self.y = objective.labels, objective.y
         self.l2, self.l1 = objective.l2, objective.l1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import lightning.pytorch as pl
 from typing_extensions import override
 
+from lit_basics.data.shards import input_extremes, row_shards
 from lit_basics.diagnostics import automatic_step
 from lit_basics.errors import ArgumentError
 from lit_basics.models.base import GradientDescentModule
@@ -29,8 +30,11 @@ def resolve_automatic_step(model: GradientDescentModule, datamodule: object) -> 
             "'auto' needs full-batch data (batch_size null, shuffle false): it is computed from every training row",
         )
     x, y = datamodule.training_rows()
-    model.learn_input_map(x)  # a polynomial's Legendre basis first: the step is for its features
-    chosen = automatic_step(model, x, y)
+    shards = row_shards(datamodule)
+    model.learn_input_map(
+        input_extremes(x, shards)
+    )  # a polynomial's Legendre basis first: the step is for its features
+    chosen = automatic_step(model, x, y, shards=shards)
     model.use_step(chosen.lr, chosen.momentum)
     return chosen.why
 

@@ -47,13 +47,18 @@ class CoefficientsCSV(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         datamodule = training_data(trainer)
         self.table = self.path = None
-        if not isinstance(pl_module, GradientDescentModule) or datamodule is None or not trainer.is_global_zero:
+        if not isinstance(pl_module, GradientDescentModule) or datamodule is None:
+            return
+        # Rows held in shards: every process computes the table (its sums are collectives).
+        if not trainer.is_global_zero and getattr(datamodule, "row_shards", None) is None:
             return
         # The exact optimum the fit's diagnosis found (the same rows), for the convergence check.
         cached = diagnose_fit_cached(pl_module, datamodule)
         best = cached.optimum.loss if cached is not None else None
         # No warning here: the table's note says it (the CLI prints it as a warning line).
         table = data_coefficient_table(pl_module, datamodule, confidence=self.confidence, best=best, warn=False)
+        if not trainer.is_global_zero:
+            return
         directory = Path(self.dirpath or run_directory(trainer) or trainer.default_root_dir)
         directory.mkdir(parents=True, exist_ok=True)
         self.path = table.write_csv(directory / self.filename)

@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from lit_basics.callbacks.run_info import logging_interval, run_directory, training_data
 from lit_basics.callbacks.trace import tensorboard_file_writer
+from lit_basics.data.shards import row_shards
 from lit_basics.diagnostics import Diagnosis, ScalingAdvice, diagnose_fit, scaling_advice
 from lit_basics.errors import ArgumentError
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
@@ -332,11 +333,20 @@ class NotesInspector(Callback):
         with torch.no_grad():
             output = pl_module(x)
             values = pl_module.update_metrics(output, y, pl_module.objective(output, y))
+        kinds = pl_module.update_metric_kinds
         n = y.shape[0]
-        results = {
-            f"hp/final_{name}": float(values[name]) / (n if kind == "count" else 1)
-            for name, kind in pl_module.update_metric_kinds.items()
-        }
+        shards = row_shards(getattr(trainer, "datamodule", None))
+        if shards is not None:  # this process's rows: counts and row-weighted means, summed over the shards
+            local = torch.tensor(
+                [float(values[name]) * (1 if kind == "count" else n) for name, kind in kinds.items()],
+                dtype=torch.float64,
+            )
+            totals = (shards.sum(local) / shards.total_rows).tolist()
+            results = {f"hp/final_{name}": total for name, total in zip(kinds, totals, strict=True)}
+        else:
+            results = {
+                f"hp/final_{name}": float(values[name]) / (n if kind == "count" else 1) for name, kind in kinds.items()
+            }
         diagnosis = self._diagnosis
         if self.loss_gap and diagnosis is not None:
             predicted = diagnosis.updates_to_gap(1e-3)

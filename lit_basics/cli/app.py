@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch import Callback, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import ArgsType, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
 from typing_extensions import override
 
 from lit_basics.callbacks import CoefficientsCSV, NotesInspector, PredictionsCSV
-from lit_basics.callbacks.automatic_step import resolve_automatic_step
+from lit_basics.callbacks.automatic_step import AutomaticStep, resolve_automatic_step
 from lit_basics.checkpoints import check_checkpoint
 from lit_basics.cli.checks import (
     check_always_on,
@@ -168,6 +169,8 @@ class LitBasicsCLI(LightningCLI):
             self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
             print(f"Resuming from {checkpoint}")
         place_outputs(config)
+        if self.subcommand == "fit":
+            shard_table(config)
 
     @override
     def instantiate_classes(self) -> None:
@@ -246,6 +249,18 @@ class LitBasicsCLI(LightningCLI):
         datamodule, model = self.datamodule, self.model
         if not (isinstance(datamodule, InMemoryDataModule) and isinstance(model, GradientDescentModule)):
             return
+        if datamodule.shard_pending:
+            # Each process reads its shard in setup: what needs the rows is said at the fit's start.
+            if _rank() == 0:
+                print(f"{datamodule.describe()}; {_devices(self.trainer)}; each process reads its shard of the rows")
+            if not datamodule.full_batch and model.auto_lr:
+                raise ConfigError(
+                    "model.init_args.lr",
+                    "'auto' needs full-batch data (data.init_args.batch_size null, shuffle false): it is computed "
+                    "from every training row",
+                )
+            self.trainer.callbacks.append(_FitStartReport(self))  # type: ignore[attr-defined]
+            return
         if precision_dtype(self.trainer) == torch.float64:
             # What Lightning does at setup, done before the exact optimum and the diagnosis, so
             # that they are those of the float64 data and parameters the fit will use.
@@ -275,9 +290,17 @@ class LitBasicsCLI(LightningCLI):
         ckpt_path = self.config["fit"].get("ckpt_path")
         if ckpt_path:  # predict from where the fit will start
             model.load_state_dict(self._checkpoint(ckpt_path)["state_dict"])
+        self.report_fit_start(model, datamodule, _rank() == 0)
+
+    def report_fit_start(self, model: GradientDescentModule, datamodule: InMemoryDataModule, show: bool) -> None:
+        """The diagnosis of the fit from its start (and the scaling advice, a warning for a step
+        that cannot converge), printed where ``show``. With the rows in shards, a collective:
+        every process computes it, from the shards' sums."""
         diagnosis, reason = diagnose_fit(self.trainer, model, datamodule)
         self.diagnosis = diagnosis  # the fit's start, at its settings (lit-basics compare reads it)
-        if _rank() != 0:
+        if datamodule.row_shards is not None:
+            advice = scaling_advice(self.trainer, model, datamodule)  # every process: a collective
+        if not show:
             return
         print(diagnosis.summary() if diagnosis is not None else f"Gradient descent: no diagnosis ({reason})")
         advice = scaling_advice(self.trainer, model, datamodule)
@@ -328,6 +351,66 @@ class LitBasicsCLI(LightningCLI):
                 print(f"Logs: {log_dir}  (view: {view})")
             elif log_dir is not None:
                 print(f"Outputs: {log_dir}")
+
+
+class _FitStartReport(Callback):
+    """With the rows in shards (``shard=True``): what ``before_fit`` says from the rows (the step
+    ``lr="auto"`` chose, the diagnosis, the scaling advice), said at the fit's start, once every
+    process has read its shard and the checkpoint (if any) is restored."""
+
+    def __init__(self, cli: LitBasicsCLI) -> None:
+        self.cli = cli
+
+    @override
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        datamodule = trainer.datamodule  # type: ignore[attr-defined]
+        if not (isinstance(pl_module, GradientDescentModule) and isinstance(datamodule, InMemoryDataModule)):
+            return
+        show = trainer.is_global_zero
+        for callback in trainer.callbacks:  # type: ignore[attr-defined]
+            if isinstance(callback, AutomaticStep) and callback.chosen and show:
+                print(callback.chosen)
+        if datamodule.full_batch:
+            self.cli.report_fit_start(pl_module, datamodule, show)
+
+
+def shard_table(config: Any) -> None:
+    """``fit`` with more than one process: a data table is read in shards (``shard: true``,
+    unless the configuration says otherwise), each process holding only its rows."""
+    data, trainer = config.get("data"), config.get("trainer")
+    if data is None or trainer is None or not hasattr(data, "get"):
+        return
+    init_args = data.get("init_args")
+    if not str(data.get("class_path", "")).endswith("ArrayDataModule") or init_args is None:
+        return
+    if not init_args.get("path") or init_args.get("shard") or planned_processes(trainer) < 2:
+        return
+    init_args["shard"] = True
+
+
+def planned_processes(trainer: Any) -> int:
+    """How many processes the trainer configuration ``trainer`` will run (``devices`` times
+    ``num_nodes``), read from the configuration alone, before any trainer exists."""
+    devices, nodes = trainer.get("devices", "auto"), trainer.get("num_nodes", 1) or 1
+    accelerator = str(trainer.get("accelerator", "auto"))
+    if isinstance(trainer.get("strategy"), str) and str(trainer.get("strategy")).startswith("single"):
+        return 1
+    if isinstance(devices, str):
+        text = devices.strip()
+        if "," in text:
+            devices = [part for part in text.split(",") if part.strip()]
+        elif text.lstrip("-").isdigit():
+            devices = int(text)
+    if isinstance(devices, (list, tuple)):
+        count = len(devices)
+    elif isinstance(devices, int) and devices > 0:
+        count = devices
+    else:  # "auto" or -1: every device of the accelerator (one CPU process for "auto")
+        from lightning.fabric.accelerators.cuda import num_cuda_devices
+
+        gpus = num_cuda_devices() if accelerator in ("auto", "gpu", "cuda") else 0
+        count = gpus or (os.cpu_count() or 1 if devices == -1 and accelerator == "cpu" else 1)
+    return int(count) * int(nodes)
 
 
 #: The coefficient table's rows printed at the end of a fit; the rest are in the file.

@@ -250,8 +250,7 @@ def check_targets(model: GradientDescentModule, datamodule: InMemoryDataModule) 
             raise ConfigError(
                 "data", f"has {classes} classes; LogisticRegression needs 0/1 labels: use SoftmaxRegression"
             )
-        y = datamodule.y
-        if not bool(((y == 0) | (y == 1)).all()):
+        if not datamodule.targets_are_binary():
             raise ConfigError("data", "targets must be 0 or 1 for LogisticRegression")
 
 

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from typing_extensions import override
 
-from lit_basics.data.base import InMemoryDataModule, as_rows, check_path
-from lit_basics.data.encoding import MISSING, Encoded, Encoding, Missing, encode_table
+from lit_basics.data.base import InMemoryDataModule, as_rows, check_path, precision_dtype
+from lit_basics.data.encoding import MISSING, Encoded, Encoding, Layout, Missing, encode_table, learn_layout
 from lit_basics.data.reader import (
     DataFileError,
     Header,
     Table,
     check_delimiter,
     one_column_hint,
+    read_batches,
     read_header,
     read_table,
+    scan_table,
 )
-from lit_basics.data.scaling import Scale
-from lit_basics.errors import ArgumentError
+from lit_basics.data.scaling import ColumnMoments, FeatureScaling, Scale
+from lit_basics.data.shards import RowShards
+from lit_basics.errors import ArgumentError, UserError
 from lit_basics.validation import check_choice
 
 __all__ = ["ArrayDataModule"]
@@ -69,6 +75,14 @@ class ArrayDataModule(InMemoryDataModule):
         scale: ``"none"`` (default), ``"max"`` or ``"standardize"``: learned from the training rows,
             numeric inputs only (see :class:`~lit_basics.data.InMemoryDataModule`, with the other
             arguments).
+        shard: a table is read in ``setup``, where each process of a multi-process run (DDP)
+            reads and keeps only its shard of the rows: the training rows it trains on and the
+            held-out rows it evaluates. ``__init__`` makes one streaming pass that keeps no rows
+            (missing values, levels, class names, every check); the scaling statistics, the exact
+            optimum, the diagnosis and the coefficient table are then sums over every process's
+            shard (:class:`~lit_basics.data.shards.RowShards`). Default ``False``: the table is
+            read once, whole, in ``__init__``. ``lit-basics fit`` sets it when the trainer runs
+            more than one process.
 
     Example:
         >>> dm = ArrayDataModule(x=[[1.0], [2.0], [3.0]], y=[2.0, 4.0, 6.0])
@@ -98,6 +112,7 @@ class ArrayDataModule(InMemoryDataModule):
         passes_per_epoch: int = 1,
         scale: Scale = "none",
         predict_path: str | None = None,
+        shard: bool = False,
     ) -> None:
         super().__init__(
             batch_size=batch_size,
@@ -120,7 +135,12 @@ class ArrayDataModule(InMemoryDataModule):
         if header is not None and not isinstance(header, bool):
             raise ArgumentError("header", f"must be true, false or null (detect), got {header!r}")
         self.header = header
+        if not isinstance(shard, bool):
+            raise ArgumentError("shard", f"must be true or false, got {shard!r}")
         path = check_path("path", path)
+        if shard and path is None:
+            raise ArgumentError("shard", "reads a table's rows shard by shard: give path (arrays are already held)")
+        self.shard = shard
         self.path = path
         self.target = target
         self.target_name: str | None = None
@@ -161,11 +181,25 @@ class ArrayDataModule(InMemoryDataModule):
         target_column, feature_columns = select_columns(header, target, features)
         categorical_columns = select_categorical(header, categorical, feature_columns)
         self.target_name = header.names[target_column] if header.names is not None else None
+        columns = [*feature_columns, target_column]
+        if self.shard:
+            layout = learn_layout(
+                lambda start: scan_table(path, start, delimiter=header.delimiter, columns=columns, header=self.header),
+                feature_columns=feature_columns,
+                target_column=target_column,
+                categorical=categorical_columns,
+                missing=self.missing,
+                num_classes=self._num_classes,
+                scale=self.scale,
+                split=self._split,
+            )
+            if layout.encoding.classes is not None:
+                self._num_classes = len(layout.encoding.classes)
+            self._install_layout(layout, header.delimiter, feature_columns, target_column, categorical_columns)
+            return
 
         def encode(fixed: Encoding | None) -> tuple[Table, Encoded]:
-            table = read_table(
-                path, delimiter=header.delimiter, columns=[*feature_columns, target_column], header=self.header
-            )
+            table = read_table(path, delimiter=header.delimiter, columns=columns, header=self.header)
             encoded = encode_table(
                 table,
                 feature_columns=feature_columns,
@@ -188,6 +222,131 @@ class ArrayDataModule(InMemoryDataModule):
     @property
     def num_classes(self) -> int | None:
         return self._num_classes
+
+    def _read_shard(self, trainer: Any) -> None:
+        """Read this process's rows of the table (``shard=True``; :meth:`setup`): its block of the
+        training rows and of the held-out rows (the blocks the loaders would cut), nothing else;
+        the scaling statistics summed over every process's training rows."""
+        layout, (delimiter, feature_columns, target_column, categorical) = self._layout, self._shard_columns
+        assert layout is not None
+        assert self.path is not None
+        path = self.path
+        rank, world = int(trainer.global_rank), int(trainer.world_size)
+        n = int(layout.rows.size)
+        train = np.arange(n) if layout.train_index is None else layout.train_index.numpy()
+        held_out = self._held_out
+
+        def block(index: np.ndarray) -> np.ndarray:
+            if index.size < world:
+                raise ArgumentError(
+                    "shard", f"{index.size} row(s) cannot be shared by {world} processes (one each at least)"
+                )
+            return index[rank * index.size // world : (rank + 1) * index.size // world]
+
+        train_rows = layout.rows[block(train)]
+        val_rows = None if held_out is None else layout.rows[block(held_out)]
+        mask = np.zeros(layout.table.num_rows, dtype=bool)
+        mask[train_rows] = True
+        if val_rows is not None:
+            mask[val_rows] = True
+        dtype = precision_dtype(trainer)
+        self._wide, self._dtype = dtype == torch.float64, dtype
+        shards = RowShards(trainer.strategy, int(train.size))
+        columns = [*feature_columns, target_column]
+        text = [c for c in columns if not layout.table.numeric(c)]
+        numeric = layout.encoding.numeric_inputs
+        numeric_columns = [c for c, (_, levels) in zip(feature_columns, layout.encoding.columns, strict=True)
+                           if levels is None]  # fmt: skip
+        in_training = np.zeros(layout.table.num_rows, dtype=bool)
+        in_training[train_rows] = True
+        local_rows = int(mask.sum())
+        # Where each file row held goes: the training rows first, then the held-out rows, each in
+        # file order, so that both splits are blocks of rows (views, never copies).
+        held = train_rows if val_rows is None else np.concatenate([train_rows, val_rows])
+        destination = np.zeros(layout.table.num_rows, dtype=np.int64)
+        destination[held] = np.arange(local_rows)
+
+        def batches() -> Iterator[Table]:
+            return read_batches(path, delimiter=delimiter, columns=columns, text=text, header=self.header, rows=mask)
+
+        def statistics() -> FeatureScaling:
+            # The numeric inputs' moments over this process's training rows, merged over the shards.
+            moments = ColumnMoments.empty(len(numeric_columns))
+            if self.scale != "none":
+                for table in batches():
+                    training = in_training[table.file_rows]
+                    if training.any() and numeric_columns:
+                        moments.update(
+                            np.column_stack([table.columns[c].to_numpy()[training] for c in numeric_columns])
+                        )
+                moments = moments.across(shards)
+            return FeatureScaling.from_moments(self.scale, moments, numeric, layout.encoding.input_names)
+
+        def encode(fixed: Encoding) -> Encoded:
+            # Batch by batch into the tensors: the shard is never held as read.
+            x = torch.empty(local_rows, len(numeric), dtype=self._dtype)
+            labels = fixed.classes is not None or self._num_classes is not None
+            y = torch.empty(local_rows, 1, dtype=torch.int64 if labels else self._dtype)
+            for table in batches():
+                part = encode_table(
+                    table,
+                    feature_columns=feature_columns,
+                    target_column=target_column,
+                    categorical=categorical,
+                    missing=self.missing,
+                    num_classes=self._num_classes,
+                    fixed=fixed,
+                    dtype=self._dtype,
+                )
+                assert part.y is not None
+                where = torch.from_numpy(destination[table.file_rows])
+                x[where], y[where] = part.x, part.y
+            return Encoded(x, y, fixed, held, 0, layout.table.num_rows, None)
+
+        encoded: Encoded | None = None
+        problem: str | None = None
+        try:
+            scaling = statistics()
+            encoding = dataclasses.replace(layout.encoding, scaling=scaling)
+            encoded = encode(encoding)
+        except UserError as exc:  # every process stops with it: none is left waiting in a collective
+            problem = str(exc)
+        problems = [p for p in shards.gather_objects(problem) if p is not None]
+        if problems:
+            raise DataFileError(problems[0])
+        assert encoded is not None
+        assert encoded.y is not None
+        self.x, self.y = encoded.x, encoded.y
+        self._train_index = self._val_index = None  # every row held trains
+        if val_rows is not None:
+            self._train_index = torch.arange(train_rows.size)
+            self._val_index = torch.arange(train_rows.size, local_rows)
+        self._encoding, self.scaling = encoding, scaling
+        self._reencode = encode
+        self.row_shards = shards
+        if self.predict_path is not None:
+            self._read_predict_rows(self.predict_path)
+
+    def _install_layout(
+        self, layout: Layout, delimiter: str | None, features: list[int], target: int, categorical: list[int]
+    ) -> None:
+        """What the streaming pass learned (``shard=True``): the rows are read in :meth:`setup`."""
+        self._layout, self._shard_columns = layout, (delimiter, features, target, categorical)
+        self._held_out = None if self._val_index is None else self._val_index.numpy()
+        self._encoding, self.scaling, self.classes = layout.encoding, layout.encoding.scaling, layout.encoding.classes
+        self.feature_names = layout.encoding.input_names if layout.table.names is not None else None
+        self.dropped_rows = layout.dropped
+        self._table = layout.table
+        self.x = torch.empty(0, len(layout.encoding.input_names))
+        self.y = torch.empty(0, 1, dtype=torch.float32 if self._num_classes is None else torch.int64)
+
+    @override
+    def setup(self, stage: str) -> None:
+        if self._layout is not None and self.row_shards is None:
+            if self.trainer is None:
+                raise ArgumentError("shard", "reads the rows in setup, which needs a trainer: fit through one")
+            self._read_shard(self.trainer)
+        super().setup(stage)
 
 
 def select_columns(

@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from typing_extensions import override
 
-from lit_basics.data.encoding import Encoded, Encoding, Missing, encode_table, level_name
+from lit_basics.data.encoding import Encoded, Encoding, Layout, Missing, encode_table, level_name
 from lit_basics.data.loader import ResidentBatches, ShuffleOrder
 from lit_basics.data.reader import DataFileError, Table, read_header, read_table
-from lit_basics.data.scaling import SCALES, FeatureScaling, Scale
+from lit_basics.data.scaling import SCALES, ColumnMoments, FeatureScaling, Scale
+from lit_basics.data.shards import RowShards
 from lit_basics.errors import ArgumentError
 from lit_basics.validation import check_choice, check_positive_int
 
@@ -153,6 +154,10 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._predict_inputs: dict[int, Any] | None = None  # the new rows' columns as read
         self._predict_kept: np.ndarray | None = None  # which new rows have a prediction
         self._predict_x: torch.Tensor | None = None
+        #: With ``shard=True`` under several processes: this process holds a shard of the training
+        #: rows, and sums over all of them are the shards' sums added (``None``: it holds them all).
+        self.row_shards: RowShards | None = None
+        self._layout: Layout | None = None  # shard=True: what the streaming pass learned, until setup
 
     # --- installing the data --------------------------------------------------------------------
     def _split(self, n: int) -> torch.Tensor | None:
@@ -248,6 +253,9 @@ class InMemoryDataModule(pl.LightningDataModule):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         wide = dtype == torch.float64
         if wide == self._wide:
+            return
+        if self._layout is not None and self.row_shards is None:  # shard=True: the rows are read in setup
+            self._wide, self._dtype = wide, dtype if wide else self._base_dtype
             return
         self._wide, self._dtype = wide, dtype if wide else self._base_dtype
         target_dtype, device = dtype if wide else torch.float32, self.x.device
@@ -411,7 +419,19 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     @property
     def num_samples(self) -> int:
-        return int(self.x.shape[0])
+        """Rows used (all processes' together)."""
+        return int(self.x.shape[0]) if self._layout is None else int(self._layout.rows.size)
+
+    @property
+    def shard_pending(self) -> bool:
+        """The rows are to be read in ``setup``, each process its shard (``shard=True``), and are not yet."""
+        return self._layout is not None and self.row_shards is None
+
+    def targets_are_binary(self) -> bool:
+        """Every target is 0 or 1 (what :class:`~lit_basics.models.LogisticRegression` learns)."""
+        if self._layout is not None:
+            return self._layout.binary_targets
+        return bool(((self.y == 0) | (self.y == 1)).all())
 
     @property
     def predict_rows(self) -> Table | None:
@@ -448,7 +468,8 @@ class InMemoryDataModule(pl.LightningDataModule):
                     setattr(self, name, index.to(device))
 
     def training_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """All training rows ``(x, y)`` (every rank's shard together), on the data's device."""
+        """The training rows ``(x, y)`` this process holds, on the data's device: all of them, or
+        with :attr:`row_shards` its shard (sums over all of them: :class:`~lit_basics.data.shards.RowShards`)."""
         return self._rows(self._train_index)
 
     def raw_training_features(self) -> torch.Tensor:
@@ -465,20 +486,29 @@ class InMemoryDataModule(pl.LightningDataModule):
         standardized, one-hot inputs left 0/1), in the data's dtype, on the host."""
         raw = self.raw_training_features()
         numeric = self.encoding.numeric_inputs
+        if self.row_shards is not None:  # the moments of every shard's rows
+            moments = ColumnMoments.empty(sum(numeric))
+            moments.update(raw[:, torch.tensor(numeric)].to(torch.float64).numpy())
+            scaling = FeatureScaling.from_moments("standardize", moments.across(self.row_shards), numeric)
+            return scaling.apply(raw, self.x.dtype)
         columns = (raw[:, j].to(torch.float64).numpy() if numeric[j] else None for j in range(raw.shape[1]))
         return FeatureScaling.fit_columns("standardize", columns).apply(raw, self.x.dtype)
 
     def _rows(self, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if index is None:
             return self.x, self.y
+        start, count = int(index[0]) if index.numel() else 0, int(index.numel())
+        if count and int(index[-1]) - start + 1 == count:  # sorted and unique: a block of rows, a view
+            return self.x[start : start + count], self.y[start : start + count]
         return self.x.index_select(0, index), self.y.index_select(0, index)
 
-    def _loader(self, split: tuple[torch.Tensor, torch.Tensor], *, train: bool) -> ResidentBatches:
+    def _loader(self, split: tuple[torch.Tensor, torch.Tensor], *, train: bool, held: bool = False) -> ResidentBatches:
         rank, world_size = 0, 1
         progress = None
         trainer = self.trainer
         if trainer is not None:
-            rank, world_size = trainer.global_rank, trainer.world_size
+            if not (held and self.row_shards is not None):  # a shard held is this process's already
+                rank, world_size = trainer.global_rank, trainer.world_size
 
             def progress() -> int:
                 return int(trainer.global_step)
@@ -497,24 +527,34 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     @override
     def train_dataloader(self) -> ResidentBatches:
-        return self._loader(self._rows(self._train_index), train=True)
+        return self._loader(self._rows(self._train_index), train=True, held=True)
 
     @override
     def val_dataloader(self) -> ResidentBatches:
-        return self._loader(self._rows(self._val_index), train=False)
+        return self._loader(self._rows(self._val_index), train=False, held=True)
 
     @override
     def test_dataloader(self) -> ResidentBatches:
-        return self._loader(self._rows(self._val_index), train=False)
+        return self._loader(self._rows(self._val_index), train=False, held=True)
 
     @override
     def predict_dataloader(self) -> ResidentBatches:
         if self._predict_x is not None:  # new rows: no targets
             return self._loader((self._predict_x, self._predict_x.new_empty(len(self._predict_x), 0)), train=False)
-        return self._loader((self.x, self.y), train=False)
+        if self.row_shards is not None and self.row_shards.world_size > 1:
+            raise ArgumentError(
+                "shard",
+                "each process holds a shard of the rows: predict over the data file needs them all in order; "
+                "predict in one process, or give the rows as predict_path",
+            )
+        return self._loader((self.x, self.y), train=False, held=True)
 
     @property
     def num_training_rows(self) -> int:
+        """Training rows (all processes' together)."""
+        if self._layout is not None:
+            index = self._layout.train_index
+            return int(self._layout.rows.size) if index is None else int(index.numel())
         return self.num_samples if self._train_index is None else int(self._train_index.numel())
 
     @property

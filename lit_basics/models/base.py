@@ -23,6 +23,7 @@ from typing_extensions import Self, override
 from lit_basics.checkpoints import ALLOWED_CLASS_PATHS, check_checkpoint, is_plain
 from lit_basics.coefficients import CoefficientTable, coefficient_table, data_coefficient_table
 from lit_basics.data.loader import FullBatch
+from lit_basics.data.shards import RowShards, input_extremes, row_shards
 from lit_basics.errors import ArgumentError
 from lit_basics.models.sgd import NotesSGD
 from lit_basics.reference import DataLoss, Objective, Optimum, optimum
@@ -147,7 +148,7 @@ class GradientDescentModule(pl.LightningModule):
         datamodule = getattr(self.trainer, "datamodule", None)
         training_rows = getattr(datamodule, "training_rows", None)
         if training_rows is not None and type(self).learn_input_map is not GradientDescentModule.learn_input_map:
-            self.learn_input_map(training_rows()[0])
+            self.learn_input_map(input_extremes(training_rows()[0], row_shards(datamodule)))
         if self.auto_lr:  # the callbacks' setup ran first: AutomaticStep would have resolved it
             raise ArgumentError(
                 "lr",
@@ -223,11 +224,14 @@ class GradientDescentModule(pl.LightningModule):
             loss = loss + self.penalty()
         return loss
 
-    def reference_objective(self, x: torch.Tensor, y: torch.Tensor) -> Objective:
-        """This model's training objective on ``(x, y)`` in float64 (:class:`~lit_basics.reference.Objective`)."""
+    def reference_objective(self, x: torch.Tensor, y: torch.Tensor, shards: RowShards | None = None) -> Objective:
+        """This model's training objective on ``(x, y)`` in float64 (:class:`~lit_basics.reference.Objective`);
+        with ``shards``, ``(x, y)`` is this process's shard of the rows and the objective all of them."""
         with torch.no_grad():
             features = self.features(x)
-        return Objective(self.data_loss, features, y, l2=self.l2, l1=self.l1, num_classes=int(self.b.numel()))
+        return Objective(
+            self.data_loss, features, y, l2=self.l2, l1=self.l1, num_classes=int(self.b.numel()), shards=shards
+        )
 
     def optimum(self, x: torch.Tensor, y: torch.Tensor) -> Optimum:
         """The ``w``, ``b`` that minimise the training objective on ``(x, y)``, and its value (float64).
