@@ -167,7 +167,8 @@ class LitBasicsCLI(LightningCLI):
             checkpoint = resume_newest_run(config)
             self._checkpoint(str(checkpoint))  # refused before anything else reads it
             self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
-            print(f"Resuming from {checkpoint}")
+            if _rank() == 0:  # a DDP process launched by the first one runs this too
+                print(f"Resuming from {checkpoint}")
         place_outputs(config)
         if self.subcommand == "fit":
             shard_table(config)

@@ -332,7 +332,8 @@ class ArrayDataModule(InMemoryDataModule):
     ) -> None:
         """What the streaming pass learned (``shard=True``): the rows are read in :meth:`setup`."""
         self._layout, self._shard_columns = layout, (delimiter, features, target, categorical)
-        self._held_out = None if self._val_index is None else self._val_index.numpy()
+        # A copy: spawned processes receive the tensor in new shared memory, a numpy view would dangle.
+        self._held_out = None if self._val_index is None else self._val_index.numpy().copy()
         self._encoding, self.scaling, self.classes = layout.encoding, layout.encoding.scaling, layout.encoding.classes
         self.feature_names = layout.encoding.input_names if layout.table.names is not None else None
         self.dropped_rows = layout.dropped
