@@ -1,7 +1,8 @@
 """Real tables at real sizes: reading, the data path and a 20-update fit against pandas and pyarrow.
 
 Run through ``python scripts/benchmark.py --tables`` (or this file alone, same options;
-``--trees OLD NEW --rows 1000000`` alternates two source trees' 20-update fits instead: a before/after). For each
+``--trees OLD NEW --rows 1000000`` alternates two source trees' 20-update fits instead: a before/after; ``--ddp
+--rows 1000000`` compares one process with two DDP processes holding their shards or the whole table). For each
 size a CSV of ``rows x 30`` numbers with a header and a 0/1 target (and the same rows as Parquet)
 is written once; then every variant runs in a fresh process, the variants interleaved, ``repeats``
 times; the tables give the median wall time and the median peak RSS (``VmHWM`` of that process
@@ -170,6 +171,99 @@ def before_after(trees: list[Path], rows: int, repeats: int, workdir: Path) -> l
     ]
 
 
+#: A fit whose every process (DDP launches each with this script again) prints its own peak RSS.
+_DDP_SCRIPT = (
+    "import atexit, os, sys\n"
+    "def _peak():\n"
+    "    status = open('/proc/self/status').read()\n"
+    "    peak = int(status.split('VmHWM:')[1].split()[0]) * 1024\n"
+    "    print('VmHWM', os.environ.get('LOCAL_RANK', '0'), peak, file=sys.stderr)\n"
+    "atexit.register(_peak)\n"
+    "from lit_basics.cli import cli_main\n"
+    "cli_main(sys.argv[1:])\n"
+)
+
+#: The DDP section's variants: one process; two processes each holding its shard (shard=True,
+#: what lit-basics fit sets by itself); two processes each reading the whole table (shard=False).
+DDP_VARIANTS = {
+    "1 process": ["--trainer.devices=1"],
+    "2 processes, each its shard": ["--trainer.devices=2", "--trainer.strategy=ddp"],
+    "2 processes, each the whole table": [
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--data.init_args.shard=false",
+    ],
+}
+
+
+def ddp(rows: int, repeats: int, workdir: Path, updates: int = 20) -> list[dict]:
+    """``lit-basics fit`` of ``LogisticRegression`` (``updates`` updates) on the ``rows x 30`` CSV
+    in one process and in two CPU processes (DDP), the variants interleaved: wall time and each
+    process's own peak RSS (``VmHWM``), medians over ``repeats`` rounds."""
+    data = Path(tempfile.mkdtemp(dir=workdir))
+    csv_path, _ = write_tables(data, rows)
+    script = data / "fit_with_peaks.py"
+    script.write_text(_DDP_SCRIPT)
+    common = [
+        "fit",
+        "--model=LogisticRegression",
+        "--data=ArrayDataModule",
+        f"--data.init_args.path={csv_path}",
+        "--trainer.accelerator=cpu",
+        f"--trainer.max_steps={updates}",
+        "--trainer.enable_progress_bar=false",
+    ]
+    samples: dict[str, list[tuple[float, list[int]]]] = {name: [] for name in DDP_VARIANTS}
+    for _ in range(repeats):
+        for name, extra in DDP_VARIANTS.items():
+            run_dir = Path(tempfile.mkdtemp(dir=workdir))
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, str(script), *common, *extra], cwd=run_dir, capture_output=True, text=True
+            )
+            wall = time.perf_counter() - start
+            if done.returncode:
+                raise RuntimeError(f"benchmark child failed: {done.stderr[-2000:]}")
+            peaks = [int(line.split()[2]) for line in done.stderr.splitlines() if line.startswith("VmHWM ")]
+            samples[name].append((wall, peaks))
+            shutil.rmtree(run_dir)
+    one = statistics.median(max(p) for _, p in samples["1 process"])
+    results = []
+    for name, values in samples.items():
+        peak = statistics.median(max(p) for _, p in values)
+        results.append(
+            {
+                "rows": rows,
+                "csv_bytes": csv_path.stat().st_size,
+                "variant": name,
+                "updates": updates,
+                "wall_s": statistics.median(w for w, _ in values),
+                "wall_samples": [w for w, _ in values],
+                "peak_rss_per_process_bytes": [
+                    int(statistics.median(p[i] for _, p in values)) for i in range(len(values[0][1]))
+                ],
+                "largest_process_peak_bytes": int(peak),
+                "over_one_process_peak": peak / one,
+            }
+        )
+    shutil.rmtree(data)
+    return results
+
+
+def ddp_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| rows | variant | wall (median) | peak RSS of each process (median) | largest / one process's |",
+        "|---:|---|---:|---|---:|",
+    ]
+    for row in rows:
+        peaks = ", ".join(f"{p / 2**30:.2f} GiB" for p in row["peak_rss_per_process_bytes"])
+        lines.append(
+            f"| {row['rows']:,} | {row['variant']} | {row['wall_s']:.1f} s | {peaks} | "
+            f"{row['over_one_process_peak']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| rows | CSV | variant | wall (median) | x yardstick | peak RSS (median) |",
@@ -189,9 +283,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of interleaved runs")
     parser.add_argument("--out", default="benchmark-results", help="directory for tables.json and tables.md")
     parser.add_argument("--trees", type=Path, nargs="+", help="source trees to alternate (before/after) instead")
+    parser.add_argument("--ddp", action="store_true", help="instead: 1 process against 2 DDP processes (--rows[0])")
     options = parser.parse_args(argv)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    if options.ddp:
+        with tempfile.TemporaryDirectory() as workdir:
+            result = ddp(options.rows[0], options.repeats, Path(workdir))
+        (out / "tables_ddp.json").write_text(json.dumps(result, indent=2) + "\n")
+        table = ddp_markdown(result)
+        (out / "tables_ddp.md").write_text(table)
+        print(table)
+        return result
     if options.trees:
         with tempfile.TemporaryDirectory() as workdir:
             result = before_after(options.trees, options.rows[0], options.repeats, Path(workdir))

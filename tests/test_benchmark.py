@@ -78,3 +78,22 @@ def test_tables_benchmark_writes_every_variant(tmp_path):
         assert 50 * 2**20 < row["peak_rss_bytes"] < 8 * 2**30  # a process's own peak, not this one's
     assert (out / "tables.md").read_text() in done.stdout
     assert list(tmp_path.iterdir()) == [out]  # nothing else written
+
+
+@pytest.mark.slow
+def test_tables_benchmark_ddp_section_reports_each_process(tmp_path):
+    out = tmp_path / "results"
+    arguments = ["--ddp", "--rows", "3000", "--repeats", "1", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "tables_benchmark.py"), *arguments],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {row["variant"]: row for row in json.loads((out / "tables_ddp.json").read_text())}
+    assert [len(rows[name]["peak_rss_per_process_bytes"]) for name in rows] == [1, 2, 2]
+    assert rows["1 process"]["over_one_process_peak"] == 1.0
+    assert (out / "tables_ddp.md").read_text() in done.stdout
+    assert list(tmp_path.iterdir()) == [out]

@@ -294,6 +294,12 @@ def test_the_cli_reads_shards_under_ddp_and_says_what_one_process_says(tmp_path)
     assert len(lines[1]) == 2
     assert lines[2] == lines[1]
     assert "each process reads its shard of the rows" in outputs[2]
+    # Said in so many words, shard=false is kept: every process reads the whole table.
+    command = [*command[:-3], "--data.init_args.shard=false", *command[-3:]]
+    out = subprocess.run(command, cwd=run_dir, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "each process reads its shard" not in out.stdout
+    assert "shard: false" in next(run_dir.glob("runs/logistic/version_1/config.yaml")).read_text()
     tables = {
         d: pd.read_csv(next((tmp_path / f"d{d}").glob("runs/logistic/version_0/coefficients.csv"))) for d in (1, 2)
     }

@@ -170,7 +170,7 @@ class LitBasicsCLI(LightningCLI):
             if _rank() == 0:  # a DDP process launched by the first one runs this too
                 print(f"Resuming from {checkpoint}")
         place_outputs(config)
-        if self.subcommand == "fit":
+        if self.subcommand == "fit" and "data.shard" not in self._given:
             shard_table(config)
 
     @override
@@ -376,8 +376,8 @@ class _FitStartReport(Callback):
 
 
 def shard_table(config: Any) -> None:
-    """``fit`` with more than one process: a data table is read in shards (``shard: true``,
-    unless the configuration says otherwise), each process holding only its rows."""
+    """``fit`` with more than one process: a data table is read in shards (``shard: true``; the
+    caller leaves a configured ``shard`` alone), each process holding only its rows."""
     data, trainer = config.get("data"), config.get("trainer")
     if data is None or trainer is None or not hasattr(data, "get"):
         return
