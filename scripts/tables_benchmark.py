@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -224,7 +225,8 @@ def ddp(rows: int, repeats: int, workdir: Path, updates: int = 20) -> list[dict]
             wall = time.perf_counter() - start
             if done.returncode:
                 raise RuntimeError(f"benchmark child failed: {done.stderr[-2000:]}")
-            peaks = [int(line.split()[2]) for line in done.stderr.splitlines() if line.startswith("VmHWM ")]
+            # The processes write at once: their lines may run together, the pattern still finds each.
+            peaks = [int(peak) for _, peak in re.findall(r"VmHWM (\d+) (\d+)", done.stderr)]
             samples[name].append((wall, peaks))
             shutil.rmtree(run_dir)
     one = statistics.median(max(p) for _, p in samples["1 process"])

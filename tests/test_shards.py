@@ -331,3 +331,26 @@ def test_logistic_regression_on_two_class_names_in_shards(tmp_path):
     trainer = tiny_trainer(3)
     trainer.fit(model, dm)
     assert dm.y.unique().tolist() == [0, 1]
+
+
+def test_a_parquet_shard_reads_only_its_row_groups(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame({"x": np.arange(1000.0), "k": [f"k{i % 7}" for i in range(1000)], "y": np.arange(1000) % 2})
+    path = tmp_path / "groups.parquet"
+    frame.to_parquet(path, row_group_size=100)
+    rows = np.zeros(1000, dtype=bool)
+    rows[[5, 250, 251, 999]] = True
+    read = []
+    original = pq.ParquetFile.iter_batches
+
+    def spy(self, *args, **kwargs):
+        read.extend(kwargs["row_groups"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    parts = list(read_batches(path, columns=[0, 1, 2], text=[1], rows=rows))
+    assert read == [0, 2, 9]
+    assert np.concatenate([p.file_rows for p in parts]).tolist() == [5, 250, 251, 999]
+    assert pd.concat([p.columns[1].to_pandas() for p in parts]).tolist() == ["k5", "k5", "k6", "k5"]
+    assert pd.concat([p.columns[0].to_pandas() for p in parts]).tolist() == [5.0, 250.0, 251.0, 999.0]

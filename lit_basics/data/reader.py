@@ -369,7 +369,7 @@ def read_batches(
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         names: tuple[str, ...] | None = tuple(_parquet_file(path).schema_arrow.names)
         width, header_line, separator = len(names or ()), None, None
-        batches = parquet_batches(path, wanted, sorted(text_columns))
+        batches = parquet_batches(path, wanted, sorted(text_columns), rows)
     else:
         head, _ = _csv_header(path, check_delimiter(delimiter), header)
         names, width, header_line, separator = head.names, head.num_columns, head.header_line, head.delimiter or ","
@@ -865,9 +865,12 @@ def _read_parquet(
     return Table(path, names, len(names), chunked, num_rows, None, None)
 
 
-def parquet_batches(path: Path, wanted: list[int], text: Sequence[int]) -> Iterator[tuple[int, dict[int, pa.Array]]]:
+def parquet_batches(
+    path: Path, wanted: list[int], text: Sequence[int], rows: np.ndarray | None = None
+) -> Iterator[tuple[int, dict[int, pa.Array]]]:
     """The columns ``wanted`` of a Parquet file, as the CSV reader gives them, a batch of rows at a
-    time: ``(first row, {column: values})``."""
+    time: ``(first row, {column: values})``; with ``rows`` (a bool mask over the file's rows), the
+    row groups holding none of them are not read."""
     file = _parquet_file(path)
     schema = file.schema_arrow
     names = schema.names
@@ -876,9 +879,15 @@ def parquet_batches(path: Path, wanted: list[int], text: Sequence[int]) -> Itera
         if pa.types.is_nested(kind):
             raise DataFileError(f"{path}: column {c + 1} ({names[c]!r}) is nested ({kind}): give a flat table")
     start = 0
-    for batch in file.iter_batches(batch_size=1 << 16, columns=[names[c] for c in wanted], use_threads=False):
-        yield start, {c: _flat(batch.column(i), c in text) for i, c in enumerate(wanted)}
-        start += batch.num_rows
+    for group in range(file.metadata.num_row_groups):
+        size = file.metadata.row_group(group).num_rows
+        if rows is not None and not rows[start : start + size].any():
+            start += size
+            continue
+        columns = [names[c] for c in wanted]
+        for batch in file.iter_batches(batch_size=1 << 16, row_groups=[group], columns=columns, use_threads=False):
+            yield start, {c: _flat(batch.column(i), c in text) for i, c in enumerate(wanted)}
+            start += batch.num_rows
 
 
 def _flat_type(kind: pa.DataType, text: bool = False) -> pa.DataType:

@@ -109,6 +109,7 @@ def input_extremes(x: torch.Tensor, shards: RowShards | None) -> torch.Tensor:
     needs of them. ``x`` itself when it is all the rows."""
     if shards is None:
         return x
-    low = shards.min(x.amin(dim=0) if x.shape[0] else torch.full(x.shape[1:], torch.inf, dtype=x.dtype))
-    high = shards.max(x.amax(dim=0) if x.shape[0] else torch.full(x.shape[1:], -torch.inf, dtype=x.dtype))
+    empty = torch.full(x.shape[1:], torch.inf, dtype=x.dtype, device=x.device)  # a shard without rows
+    low = shards.min(x.amin(dim=0) if x.shape[0] else empty)
+    high = shards.max(x.amax(dim=0) if x.shape[0] else -empty)
     return torch.stack([low, high])
