@@ -182,16 +182,20 @@ class ArrayDataModule(InMemoryDataModule):
         categorical_columns = select_categorical(header, categorical, feature_columns)
         self.target_name = header.names[target_column] if header.names is not None else None
         columns = [*feature_columns, target_column]
+        # What the streaming pass (shard=True) and the whole read take alike.
+        common: dict[str, Any] = {
+            "feature_columns": feature_columns,
+            "target_column": target_column,
+            "categorical": categorical_columns,
+            "missing": self.missing,
+            "scale": self.scale,
+            "split": self._split,
+        }
         if self.shard:
             layout = learn_layout(
                 lambda start: scan_table(path, start, delimiter=header.delimiter, columns=columns, header=self.header),
-                feature_columns=feature_columns,
-                target_column=target_column,
-                categorical=categorical_columns,
-                missing=self.missing,
                 num_classes=self._num_classes,
-                scale=self.scale,
-                split=self._split,
+                **common,
             )
             if layout.encoding.classes is not None:
                 self._num_classes = len(layout.encoding.classes)
@@ -200,18 +204,7 @@ class ArrayDataModule(InMemoryDataModule):
 
         def encode(fixed: Encoding | None) -> tuple[Table, Encoded]:
             table = read_table(path, delimiter=header.delimiter, columns=columns, header=self.header)
-            encoded = encode_table(
-                table,
-                feature_columns=feature_columns,
-                target_column=target_column,
-                categorical=categorical_columns,
-                missing=self.missing,
-                num_classes=self._num_classes,
-                scale=self.scale,
-                split=self._split,
-                fixed=fixed,
-                dtype=self._dtype,
-            )
+            encoded = encode_table(table, num_classes=self._num_classes, fixed=fixed, dtype=self._dtype, **common)
             return table, encoded
 
         table, encoded = encode(None)

@@ -121,6 +121,26 @@ class Encoded:
     train_index: torch.Tensor | None
 
 
+def check_classes(table: Table, target_column: int, classes: tuple[str, ...], num_classes: int | None) -> None:
+    """A text target's class names can train a classifier of ``num_classes`` classes.
+
+    Raises:
+        DataFileError: one class only.
+        ArgumentError: naming ``num_classes``, when it is not the number of class names.
+    """
+    if len(classes) < 2:
+        raise DataFileError(
+            f"{table.path}: the target {table.column_label(target_column)} holds one class, "
+            f"{classes[0]!r}: a classifier needs rows of two classes or more"
+        )
+    if num_classes is not None and num_classes != len(classes):
+        raise ArgumentError(
+            "num_classes",
+            f"is {num_classes}, but the target {table.column_label(target_column)} names "
+            f"{len(classes)} classes: {', '.join(map(repr, classes[:10]))}",
+        )
+
+
 def encode_table(
     table: Table,
     *,
@@ -207,17 +227,7 @@ def encode_table(
             if fixed is None:
                 classes = tuple(sorted(pc.unique(target).to_pylist()))
             assert classes is not None
-            if len(classes) < 2:
-                raise DataFileError(
-                    f"{table.path}: the target {table.column_label(target_column)} holds one class, "
-                    f"{classes[0]!r}: a classifier needs rows of two classes or more"
-                )
-            if num_classes is not None and num_classes != len(classes):
-                raise ArgumentError(
-                    "num_classes",
-                    f"is {num_classes}, but the target {table.column_label(target_column)} names "
-                    f"{len(classes)} classes: {', '.join(map(repr, classes[:10]))}",
-                )
+            check_classes(table, target_column, classes, num_classes)
             codes = pc.index_in(target, value_set=pa.array(classes, pa.string())).to_numpy(zero_copy_only=False)
             y = torch.from_numpy(codes.astype(np.int64)).unsqueeze(1)
         else:
@@ -460,17 +470,7 @@ def learn_layout(
     if not table.numeric(target_column):
         target = kept(target_column)
         classes = tuple(sorted(pc.unique(target).to_pylist()))
-        if len(classes) < 2:
-            raise DataFileError(
-                f"{table.path}: the target {table.column_label(target_column)} holds one class, "
-                f"{classes[0]!r}: a classifier needs rows of two classes or more"
-            )
-        if num_classes is not None and num_classes != len(classes):
-            raise ArgumentError(
-                "num_classes",
-                f"is {num_classes}, but the target {table.column_label(target_column)} names "
-                f"{len(classes)} classes: {', '.join(map(repr, classes[:10]))}",
-            )
+        check_classes(table, target_column, classes, num_classes)
         del target
     elif visit.bad_target is not None:
         row, value = visit.bad_target
