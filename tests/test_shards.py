@@ -354,3 +354,78 @@ def test_a_parquet_shard_reads_only_its_row_groups(tmp_path, monkeypatch):
     assert np.concatenate([p.file_rows for p in parts]).tolist() == [5, 250, 251, 999]
     assert pd.concat([p.columns[1].to_pandas() for p in parts]).tolist() == ["k5", "k5", "k6", "k5"]
     assert pd.concat([p.columns[0].to_pandas() for p in parts]).tolist() == [5.0, 250.0, 251.0, 999.0]
+
+
+@pytest.mark.slow
+def test_a_sharded_fit_resumes_bit_for_bit_and_its_checkpoint_predicts(tmp_path):
+    """Killed at 50 updates and resumed to 100 on 2 processes: the parameters of an uninterrupted
+    100-update run, bit for bit; the checkpoint predicts new rows in one process."""
+    frame = load_penguins().sample(frac=1.0, random_state=2).reset_index(drop=True)
+    frame.iloc[:-20].to_csv(tmp_path / "train.csv", index=False, na_rep="NA")
+    new = frame.iloc[-20:].drop(columns=["body_mass_g"])
+    new.to_csv(tmp_path / "new.csv", index=False, na_rep="NA")
+    common = [
+        sys.executable,
+        "-m",
+        "lit_basics",
+        "fit",
+        "--model=LinearRegression",
+        "--model.init_args.lr=0.1",
+        "--data=ArrayDataModule",
+        f"--data.init_args.path={tmp_path / 'train.csv'}",
+        "--data.init_args.target=body_mass_g",
+        "--data.init_args.missing=drop",
+        "--data.init_args.scale=standardize",
+        "--data.init_args.val_fraction=0.2",
+        "--data.init_args.passes_per_epoch=10",
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--trainer.enable_progress_bar=false",
+    ]
+    states = {}
+    for name, extra in (("whole", ["--trainer.max_steps=100"]), ("first", ["--trainer.max_steps=50"])):
+        out = subprocess.run([*common, *extra], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        states[name] = torch.load(next(tmp_path.glob("runs/linear/version_*/checkpoints/last.ckpt")), weights_only=True)
+        if name == "whole":
+            (tmp_path / "runs").rename(tmp_path / "whole")
+    out = subprocess.run(
+        [*common, "--trainer.max_steps=100", "--ckpt_path=last"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("Resuming from") == 1
+    resumed = torch.load(next(tmp_path.glob("runs/linear/version_0/checkpoints/last.ckpt")), weights_only=True)
+    assert resumed["global_step"] == states["whole"]["global_step"] == 100
+    for key in ("w", "b"):
+        assert torch.equal(resumed["state_dict"][key], states["whole"]["state_dict"][key])
+    # What the data learned is in the checkpoint, as a one-process fit stores it.
+    assert resumed["ArrayDataModule"] == states["whole"]["ArrayDataModule"]
+    checkpoint = next(tmp_path.glob("runs/linear/version_0/checkpoints/last.ckpt"))
+    predict = [
+        sys.executable,
+        "-m",
+        "lit_basics",
+        "predict",
+        "--model=LinearRegression",
+        "--data=ArrayDataModule",
+        f"--data.init_args.path={tmp_path / 'train.csv'}",
+        "--data.init_args.target=body_mass_g",
+        "--data.init_args.missing=drop",
+        "--data.init_args.scale=standardize",
+        "--data.init_args.val_fraction=0.2",
+        f"--data.init_args.predict_path={tmp_path / 'new.csv'}",
+        "--trainer.accelerator=cpu",
+        f"--ckpt_path={checkpoint}",
+    ]
+    out = subprocess.run(predict, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    [written] = tmp_path.glob("runs/linear/version_*/predictions.csv")
+    predictions = pd.read_csv(written)
+    assert len(predictions) == 20
+    complete = new.notna().all(axis=1).to_numpy()
+    assert predictions["y_hat"].notna().to_numpy().tolist() == complete.tolist()
