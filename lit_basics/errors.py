@@ -7,11 +7,15 @@ a data file names its path and line (:class:`~lit_basics.data.DataFileError`).
 
 from __future__ import annotations
 
-__all__ = ["ArgumentError", "ConfigError", "DivergenceError", "LitBasicsWarning", "UserError"]
+__all__ = ["ArgumentError", "ConfigError", "DivergenceError", "LitBasicsWarning", "RankZeroSaysError", "UserError"]
 
 
 class UserError(Exception):
     """A mistake in the user's input; the message says where (file:line or config key) and what."""
+
+
+class RankZeroSaysError(UserError):
+    """A mistake every DDP process found at once: rank 0 says it, the others only stop (exit 2)."""
 
 
 class ArgumentError(ValueError):

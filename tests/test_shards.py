@@ -429,3 +429,33 @@ def test_a_sharded_fit_resumes_bit_for_bit_and_its_checkpoint_predicts(tmp_path)
     assert len(predictions) == 20
     complete = new.notna().all(axis=1).to_numpy()
     assert predictions["y_hat"].notna().to_numpy().tolist() == complete.tolist()
+
+
+@pytest.mark.slow
+def test_a_mistake_found_reading_the_shards_is_one_line_and_leaves_nothing(tmp_path):
+    """A value that overflows float32 once scaled is found when the processes read their rows:
+    every process stops, one error line is printed (rank 0's), and the run directory the logger
+    had started is gone."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n" + "".join(f"1e-30,{i},{i % 2}\n" for i in range(20)) + "-1e10,3,1\n")
+    command = [
+        sys.executable,
+        "-m",
+        "lit_basics",
+        "fit",
+        "--model=LogisticRegression",
+        "--data=ArrayDataModule",
+        f"--data.init_args.path={path}",
+        "--data.init_args.scale=max",
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=2",
+        "--trainer.strategy=ddp",
+        "--trainer.max_steps=5",
+        "--trainer.enable_progress_bar=false",
+    ]
+    out = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {path}:22: feature 1 ('a'): -1e+10 cannot be held in float32 once scaled (max)"]
+    assert "Traceback" not in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

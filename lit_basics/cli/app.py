@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +19,7 @@ from typing_extensions import override
 from lit_basics.callbacks import CoefficientsCSV, NotesInspector, PredictionsCSV
 from lit_basics.callbacks.automatic_step import AutomaticStep, resolve_automatic_step
 from lit_basics.checkpoints import check_checkpoint
+from lit_basics.cli.boundary import user_error_in
 from lit_basics.cli.checks import (
     check_always_on,
     check_callback_states,
@@ -210,10 +213,13 @@ class LitBasicsCLI(LightningCLI):
 
     @override
     def _run_subcommand(self, subcommand: str) -> None:
+        fresh = _new_run_directory(self.trainer) if subcommand == "fit" else None
         try:
             super()._run_subcommand(subcommand)
-        except OSError as exc:
-            if exc.errno not in DISK_FULL:
+        except Exception as exc:
+            if fresh is not None and user_error_in(exc) is not None:
+                _remove_unfinished_run(fresh)
+            if not isinstance(exc, OSError) or exc.errno not in DISK_FULL:
                 raise
             raise UserError(disk_full_report(exc, self.trainer)) from exc
 
@@ -352,6 +358,31 @@ class LitBasicsCLI(LightningCLI):
                 print(f"Logs: {log_dir}  (view: {view})")
             elif log_dir is not None:
                 print(f"Outputs: {log_dir}")
+
+
+def _new_run_directory(trainer: Trainer) -> tuple[Path, Path] | None:
+    """The run directory this fit's logger will create, if it does not exist yet (rank 0), and
+    the outermost of its folders that does not exist yet either."""
+    logger = trainer.logger
+    if _rank() != 0 or logger is None or getattr(logger, "log_dir", None) is None:
+        return None
+    path = Path(str(logger.log_dir)).absolute()  # fixes the logger's next version, as Lightning would
+    if path.exists():
+        return None
+    top = path
+    while not top.parent.exists():
+        top = top.parent
+    return path, top
+
+
+def _remove_unfinished_run(created: tuple[Path, Path]) -> None:
+    """A fit stopped by a user's mistake once its logger had started (a table read in ``setup``,
+    ``shard=True``): the run directory it created holds only the logger's first files; remove
+    it and the folders made for it, so that nothing half-written is left."""
+    path, top = created
+    if path.is_dir() and all(p.name.startswith("events.out.tfevents.") or p.name == "hparams.yaml"
+                             for p in path.iterdir()):  # fmt: skip
+        shutil.rmtree(top)
 
 
 class _FitStartReport(Callback):

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-from lit_basics.errors import UserError
+from lit_basics.errors import RankZeroSaysError, UserError
 
 __all__ = ["fail", "user_error_in", "user_errors_end_the_command"]
 
@@ -47,6 +47,9 @@ def user_errors_end_the_command() -> Iterator[None]:
         yield
     except Exception as exc:
         error = user_error_in(exc)
+        if isinstance(error, RankZeroSaysError):
+            sys.stdout.flush()
+            raise SystemExit(2) from None  # rank 0 prints the line
         if error is not None:
             fail(str(error))
         if isinstance(exc, MisconfigurationException):  # Lightning's own checks of the trainer's settings

@@ -25,7 +25,7 @@ from lit_basics.data.reader import (
 )
 from lit_basics.data.scaling import ColumnMoments, FeatureScaling, Scale
 from lit_basics.data.shards import RowShards
-from lit_basics.errors import ArgumentError, UserError
+from lit_basics.errors import ArgumentError, RankZeroSaysError, UserError
 from lit_basics.validation import check_choice
 
 __all__ = ["ArrayDataModule"]
@@ -305,8 +305,10 @@ class ArrayDataModule(InMemoryDataModule):
         except UserError as exc:  # every process stops with it: none is left waiting in a collective
             problem = str(exc)
         problems = [p for p in shards.gather_objects(problem) if p is not None]
-        if problems:
-            raise DataFileError(problems[0])
+        if problems:  # every process stops; rank 0 says why (one line, not one per process)
+            if shards.rank == 0:
+                raise DataFileError(problems[0])
+            raise RankZeroSaysError(problems[0])
         assert encoded is not None
         assert encoded.y is not None
         self.x, self.y = encoded.x, encoded.y
