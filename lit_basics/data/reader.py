@@ -135,7 +135,7 @@ class Table:
     _lines: np.ndarray | None = field(default=None, repr=False)
     _numeric: frozenset[int] = field(default=frozenset(), repr=False)
     #: The file's data rows these rows are (``None``: all of them, in order): a table read with
-    #: ``rows=`` (a process's shard) names the file's lines in its errors, not its own rows.
+    #: :func:`read_batches` (a process's shard) names the file's lines in its errors, not its own rows.
     file_rows: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -221,7 +221,6 @@ def read_table(
     text: Sequence[int] = (),
     expected_fields: int | None = None,
     header: bool | None = None,
-    rows: np.ndarray | None = None,
 ) -> Table:
     """Read ``path`` (CSV or Parquet; see the module's description), the columns ``columns`` only.
 
@@ -232,9 +231,6 @@ def read_table(
         text: columns to read as text whatever they hold (a categorical column's new rows).
         expected_fields: if given, the number of columns the file must have.
         header: whether the first line names the columns; ``None``: detected (see :func:`read_header`).
-        rows: a bool mask over the file's data rows: keep those only, dropping the others batch by
-            batch as they are read (a process's shard: it never holds the whole table). The table's
-            :attr:`Table.file_rows` says which rows it holds.
 
     Returns:
         The :class:`Table`.
@@ -255,9 +251,9 @@ def read_table(
     """
     path = _existing(path)
     if path.suffix.lower() in _PARQUET_SUFFIXES:
-        table = _read_parquet(path, columns, text, rows)
+        table = _read_parquet(path, columns, text)
     else:
-        table = _read_csv(path, check_delimiter(delimiter), columns, text, header, rows)
+        table = _read_csv(path, check_delimiter(delimiter), columns, text, header)
     if expected_fields is not None and table.num_columns != expected_fields:
         raise DataFileError(
             f"{table.location(0)}: expected {expected_fields} fields, found {table.num_columns}"
@@ -637,7 +633,6 @@ def _read_csv(
     columns: Sequence[int] | None,
     text: Sequence[int],
     named: bool | None,
-    rows: np.ndarray | None = None,
 ) -> Table:
     header, sample_rows = _csv_header(path, delimiter, named)
     delimiter, names, width = header.delimiter or ",", header.names, header.num_columns
@@ -652,16 +647,13 @@ def _read_csv(
     fields = width + shift + (1 if header.trailing else 0)  # per line, as written
     while True:
         try:
-            arrays = _stream_csv(header, fields, wanted, text_columns, shift, rows)
+            arrays = _stream_csv(header, fields, wanted, text_columns, shift)
             break
         except _TextColumnError as late:  # a text value after the sampled lines: read that column as text
             text_columns.add(late.column - shift)
         except pa.ArrowInvalid as exc:
             raise _csv_failure(path, delimiter, fields, names is not None, exc) from None
     num_rows = len(arrays[wanted[0]]) if wanted else 0
-    if rows is not None:
-        kept = np.flatnonzero(rows)
-        return Table(path, names, width, arrays, num_rows, header.header_line, delimiter, file_rows=kept)
     if num_rows == 0:
         raise DataFileError(f"{path}: a header line and no data rows" if names else f"{path}: empty file, no data rows")
     return Table(path, names, width, arrays, num_rows, header.header_line, delimiter)
@@ -678,25 +670,14 @@ def _stream_csv(
     wanted: list[int],
     text_columns: set[int],
     shift: int = 0,
-    rows: np.ndarray | None = None,
 ) -> dict[int, pa.ChunkedArray]:
     """Columns ``wanted`` of the table (column ``c`` is field ``c + shift`` of the ``fields`` of a
-    line: row names and a trailing empty field are never read); only the rows ``rows`` marks."""
+    line: row names and a trailing empty field are never read)."""
     chunks: dict[int, list[pa.Array]] = {c: [] for c in wanted}
-    block = BLOCK_WHOLE if rows is None else BLOCK_STREAM
-    for number, (start, arrays) in enumerate(csv_batches(header, fields, wanted, text_columns, shift, block)):
+    for _, arrays in csv_batches(header, fields, wanted, text_columns, shift):
         for c in wanted:
-            chunks[c].append(_rows_of(arrays[c], rows, start))
-        if rows is not None and number % 64 == 63:
-            pa.default_memory_pool().release_unused()  # the rows filtered out: back to the system
+            chunks[c].append(arrays[c])
     return {c: pa.chunked_array(chunks[c], type=pa.string() if c in text_columns else pa.float64()) for c in wanted}
-
-
-def _rows_of(values: pa.Array, rows: np.ndarray | None, start: int) -> pa.Array:
-    """The values of the rows ``rows`` marks, of a batch starting at data row ``start``."""
-    if rows is None:
-        return values
-    return values.filter(pa.array(rows[start : start + len(values)]))
 
 
 #: Bytes of CSV per batch. A whole table is read in 4 MB blocks (the fastest here); a scan or a
@@ -829,9 +810,7 @@ def _parquet_file(path: Path) -> Any:
         raise DataFileError(f"{path}: not a Parquet file: {str(exc).splitlines()[0]}") from None
 
 
-def _read_parquet(
-    path: Path, columns: Sequence[int] | None, text: Sequence[int], rows: np.ndarray | None = None
-) -> Table:
+def _read_parquet(path: Path, columns: Sequence[int] | None, text: Sequence[int]) -> Table:
     file = _parquet_file(path)
     schema = file.schema_arrow
     names = tuple(schema.names)
@@ -845,20 +824,10 @@ def _read_parquet(
     chunked = {}
     for c in wanted:
         chunks: list[pa.Array] = []
-        start = 0
         for group in range(file.metadata.num_row_groups):
-            size = file.metadata.row_group(group).num_rows
-            if rows is not None and not rows[start : start + size].any():
-                start += size  # none of this process's rows: the row group is not read
-                continue
             column = file.read_row_group(group, columns=[names[c]], use_threads=False).column(0)
-            for chunk in column.chunks:
-                chunks.append(_rows_of(_flat(chunk, c in text), rows, start))
-                start += len(chunk)
+            chunks.extend(_flat(chunk, c in text) for chunk in column.chunks)
         chunked[c] = pa.chunked_array(chunks, type=_flat_type(schema.field(c).type, c in text))
-    if rows is not None:
-        kept = np.flatnonzero(rows)
-        return Table(path, names, len(names), chunked, len(kept), None, None, file_rows=kept)
     num_rows = file.metadata.num_rows
     if num_rows == 0:
         raise DataFileError(f"{path}: no data rows")
