@@ -173,12 +173,15 @@ def before_after(trees: list[Path], rows: int, repeats: int, workdir: Path) -> l
 
 
 #: A fit whose every process (DDP launches each with this script again) prints its own peak RSS.
+#: The processes share one stderr pipe and print() writes its arguments one by one, so two
+#: processes' words could interleave ("VmHWMVmHWM 0 ..."): each line is one write(2) instead.
 _DDP_SCRIPT = (
     "import atexit, os, sys\n"
     "def _peak():\n"
     "    status = open('/proc/self/status').read()\n"
     "    peak = int(status.split('VmHWM:')[1].split()[0]) * 1024\n"
-    "    print('VmHWM', os.environ.get('LOCAL_RANK', '0'), peak, file=sys.stderr)\n"
+    "    rank = os.environ.get('LOCAL_RANK', '0')\n"
+    "    os.write(2, f'VmHWM {rank} {peak}\\n'.encode())\n"
     "atexit.register(_peak)\n"
     "from lit_basics.cli import cli_main\n"
     "cli_main(sys.argv[1:])\n"
@@ -225,8 +228,10 @@ def ddp(rows: int, repeats: int, workdir: Path, updates: int = 20) -> list[dict]
             wall = time.perf_counter() - start
             if done.returncode:
                 raise RuntimeError(f"benchmark child failed: {done.stderr[-2000:]}")
-            # The processes write at once: their lines may run together, the pattern still finds each.
             peaks = [int(peak) for _, peak in re.findall(r"VmHWM (\d+) (\d+)", done.stderr)]
+            processes = int(next(a for a in extra if a.startswith("--trainer.devices=")).split("=")[1])
+            if len(peaks) != processes:
+                raise RuntimeError(f"{name}: {len(peaks)} peak line(s) in: {done.stderr[-2000:]}")
             samples[name].append((wall, peaks))
             shutil.rmtree(run_dir)
     one = statistics.median(max(p) for _, p in samples["1 process"])
