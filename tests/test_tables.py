@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lit_basics.data import DataFileError, read_header, read_table
+from lit_basics.data import ArrayDataModule, DataFileError, read_header, read_table
 from lit_basics.data.reader import MISSING_VALUES, check_delimiter
 from lit_basics.errors import ArgumentError
 
@@ -177,6 +177,28 @@ def test_a_nested_parquet_column_is_refused(tmp_path):
     pq.write_table(pa.table({"x": [1.0, 2.0], "tags": [[1, 2], [3]]}), path)
     with pytest.raises(DataFileError, match=r"column 2 \('tags'\) is nested \(list<element: int64>\): give a flat"):
         read_table(path)
+
+
+@pytest.mark.parametrize("shard", [False, True])
+def test_a_parquet_binary_value_that_is_not_utf8_is_named_by_its_row(tmp_path, shard):
+    """The CSV reader's "not UTF-8 text", for Parquet: the row (across row groups) and column."""
+    path = tmp_path / "bytes.parquet"
+    table = pa.table({"x": [1.0, 2.0, 3.0, 4.0], "k": [b"ok", b"ok", b"ok", b"ab\xff"], "y": [0, 1, 0, 1]})
+    pq.write_table(table, path, row_group_size=2)
+    with pytest.raises(DataFileError, match=r"bytes.parquet: row 4: column 2 \('k'\) is not UTF-8 text: b'ab\\xff'$"):
+        ArrayDataModule(path=str(path), shard=shard)
+
+
+def test_parquet_integers_beyond_float64s_exact_range_round_as_their_csv_digits_do(tmp_path):
+    """An id or count above 2**53 (int64, uint64) is a number: it rounds to the nearest float64,
+    as the same digits in a CSV do; it is not refused."""
+    n, m, y = [2**63 + 1, 2**53 + 1, 7], [2**62 + 3, 1, 2], [0.5, 1.0, 2.0]
+    columns = {"n": pa.array(n, pa.uint64()), "m": pa.array(m, pa.int64()), "y": y}
+    pq.write_table(pa.table(columns), tmp_path / "big.parquet")
+    (tmp_path / "big.csv").write_text("n,m,y\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(n, m, y, strict=True)))
+    parquet, csv = read_table(tmp_path / "big.parquet"), read_table(tmp_path / "big.csv")
+    assert parquet.columns[0].to_pylist() == csv.columns[0].to_pylist() == [float(v) for v in n]
+    assert parquet.columns[1].to_pylist() == csv.columns[1].to_pylist() == [float(v) for v in m]
 
 
 @pytest.mark.parametrize("value", ["ab", "", "1", ".", 3])

@@ -824,9 +824,12 @@ def _read_parquet(path: Path, columns: Sequence[int] | None, text: Sequence[int]
     chunked = {}
     for c in wanted:
         chunks: list[pa.Array] = []
+        start = 0
         for group in range(file.metadata.num_row_groups):
             column = file.read_row_group(group, columns=[names[c]], use_threads=False).column(0)
-            chunks.extend(_flat(chunk, c in text) for chunk in column.chunks)
+            for chunk in column.chunks:
+                chunks.append(_flat(chunk, c in text, where=(path, c, names[c], start)))
+                start += len(chunk)
         chunked[c] = pa.chunked_array(chunks, type=_flat_type(schema.field(c).type, c in text))
     num_rows = file.metadata.num_rows
     if num_rows == 0:
@@ -855,7 +858,10 @@ def parquet_batches(
             continue
         columns = [names[c] for c in wanted]
         for batch in file.iter_batches(batch_size=1 << 16, row_groups=[group], columns=columns, use_threads=False):
-            yield start, {c: _flat(batch.column(i), c in text) for i, c in enumerate(wanted)}
+            yield (
+                start,
+                {c: _flat(batch.column(i), c in text, where=(path, c, names[c], start)) for i, c in enumerate(wanted)},
+            )
             start += batch.num_rows
 
 
@@ -864,13 +870,31 @@ def _flat_type(kind: pa.DataType, text: bool = False) -> pa.DataType:
     return pa.float64() if (numeric or pa.types.is_null(kind)) and not text else pa.string()
 
 
-def _flat(array: pa.Array, text: bool = False) -> pa.Array:
-    """A Parquet column as the CSV reader gives it: float64 (NaN missing) or text (booleans, dates)."""
+def _flat(array: pa.Array, text: bool, where: tuple[Path, int, str, int]) -> pa.Array:
+    """A Parquet column as the CSV reader gives it: float64 (NaN missing) or text (booleans, dates).
+
+    ``where``: the file, the column's index and name, and the file row of ``array[0]``, to name the
+    row of a binary value that is not UTF-8 text.
+    """
     kind = _flat_type(array.type, text)
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     if kind == pa.float64():
-        array = array.cast(pa.float64())
+        # Unsafe: an integer above 2**53 (an id, a count in uint64) rounds to the nearest float64,
+        # as the same digits in a CSV do; a safe cast would refuse it.
+        array = pc.cast(array, pa.float64(), safe=False)
         nan = pc.is_nan(array)
         return pc.if_else(nan, pa.scalar(None, pa.float64()), array) if pc.any(nan).as_py() else array
-    return array.cast(pa.string())
+    try:
+        return array.cast(pa.string())
+    except pa.ArrowInvalid:  # only a binary column can fail: find its first value that is not UTF-8
+        path, c, name, start = where
+        for i, value in enumerate(array.to_pylist()):
+            try:
+                if isinstance(value, bytes):
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataFileError(
+                    f"{path}: row {start + i + 1}: column {c + 1} ({name!r}) is not UTF-8 text: {value[:20]!r}"
+                ) from None
+        raise
