@@ -244,3 +244,44 @@ def test_parquet_and_csv_give_the_same_tensors(tmp_path):
     assert a.classes == b.classes
     assert torch.equal(a.x, b.x)
     assert torch.equal(a.y, b.y)
+
+
+def test_a_column_with_a_level_per_training_row_is_named_an_identifier(tmp_path):
+    """A name or an id one-hot encodes into an input per row: the data line says so (the fit still
+    runs, as scikit-learn's and R's would)."""
+    path = tmp_path / "ids.csv"
+    path.write_text("name,a,y\n" + "".join(f"id{i},{i % 3},{i % 2}\n" for i in range(6)))
+    line = ArrayDataModule(path=str(path)).describe()
+    assert "name (6 levels, reference 'id0'; one per training row: an identifier? leave it out with features=)" in line
+    kept = tmp_path / "kept.csv"
+    kept.write_text("name,a,y\n" + "".join(f"id{i % 5},{i % 3},{i % 2}\n" for i in range(6)))
+    assert "an identifier" not in ArrayDataModule(path=str(kept)).describe()
+
+
+@pytest.mark.parametrize("shard", [False, True])
+def test_an_encoded_table_larger_than_the_memory_left_is_refused_before_it_is_allocated(tmp_path, monkeypatch, shard):
+    """rows x inputs floats beyond what this process can allocate is one error naming the size, the
+    memory left and the column that one-hot encodes into most inputs, not a MemoryError or the OOM
+    killer."""
+    from lit_basics.data import encoding
+
+    path = tmp_path / "ids.csv"
+    path.write_text("name,a,y\n" + "".join(f"id{i},{i % 3},{i % 2}\n" for i in range(40)))
+    assert (encoding.available_memory() or 0) > 0  # read from /proc/meminfo on Linux
+    monkeypatch.setattr(encoding, "available_memory", lambda: 5000)  # 40 x 40 float32 take 6400 bytes
+    message = (
+        rf"^{re.escape(str(path))}: the encoded features would take 6.2 KiB \(40 rows x 40 inputs, float32\) and "
+        r"4.9 KiB of memory is available: 'name' alone is one-hot encoded into 39 inputs; leave it out with "
+        r"--data.init_args.features$"
+    )
+
+    def held() -> ArrayDataModule:  # a whole read holds its rows at once, a shard in setup
+        dm = ArrayDataModule(path=str(path), shard=shard)
+        dm.trainer = tiny_trainer(1)
+        dm.setup("fit")
+        return dm
+
+    with pytest.raises(DataFileError, match=message):
+        held()
+    monkeypatch.setattr(encoding, "available_memory", lambda: 6400)
+    assert held().x.shape == (40, 40)

@@ -11,7 +11,7 @@ import torch
 from typing_extensions import override
 
 from lit_basics.data.base import InMemoryDataModule, as_rows, check_path, precision_dtype
-from lit_basics.data.encoding import MISSING, Encoded, Encoding, Layout, Missing, encode_table, learn_layout
+from lit_basics.data.encoding import MISSING, Encoded, Encoding, Layout, Missing, check_room, encode_table, learn_layout
 from lit_basics.data.reader import (
     DataFileError,
     Header,
@@ -299,6 +299,7 @@ class ArrayDataModule(InMemoryDataModule):
         encoded: Encoded | None = None
         problem: str | None = None
         try:
+            check_room(path, local_rows, layout.encoding.columns, self._dtype)
             scaling = statistics()
             encoding = dataclasses.replace(layout.encoding, scaling=scaling)
             encoded = encode(encoding)

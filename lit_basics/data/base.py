@@ -575,7 +575,10 @@ class InMemoryDataModule(pl.LightningDataModule):
             classes = f", {len(self.classes)} classes ({shown}{positive})"
         scaled = {"none": "", "max": " (divided by their maxima)", "standardize": " (standardized)"}[self.scale]
         categorical = [
-            f"{name} ({len(levels)} levels, reference {level_name(levels[0])!r})"
+            f"{name} ({len(levels)} levels, reference {level_name(levels[0])!r}"
+            # Its one-hot inputs fit each training row by itself, and no new row's level is known.
+            + ("; one per training row: an identifier? leave it out with features=" if len(levels) == rows > 2 else "")
+            + ")"
             for name, levels in self.encoding.columns
             if levels is not None
         ]
