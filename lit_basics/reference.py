@@ -346,11 +346,11 @@ class Objective:
             stacked = torch.cat([scaled, self.y[rows]], dim=1)
             r = torch.linalg.qr(stacked if r is None else torch.cat([r, stacked]), mode="r").R
         assert r is not None
+        size = self.k + 2
+        if r.shape[0] < size:  # fewer rows than columns: a short R, completed with zero rows (same RᵀR)
+            r = torch.cat([r, torch.zeros(size - r.shape[0], size, dtype=r.dtype, device=r.device)])
         if self.shards is not None:  # TSQR across the shards: the QR of their R factors stacked
-            size = self.k + 2
-            square = torch.zeros(size, size, dtype=torch.float64, device=r.device)
-            square[: r.shape[0]] = r[:size]  # a shard of fewer rows than columns has a short R
-            r = torch.linalg.qr(self.shards.gather(square).reshape(-1, size), mode="r").R
+            r = torch.linalg.qr(self.shards.gather(r.contiguous()).reshape(-1, size), mode="r").R
         return self._with_ridge_rows(r.cpu(), inverse)
 
     def _with_ridge_rows(self, r: torch.Tensor, inverse: torch.Tensor | None) -> torch.Tensor:

@@ -66,6 +66,31 @@ def test_a_rank_deficient_design_warns_and_gets_the_minimum_norm_solution():
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.5])
+def test_fewer_rows_than_coefficients(l2):
+    """A table of 4 rows and 6 inputs (a one-hot column of a level per row, say): without a
+    penalty the fit interpolates (loss 0, the minimum-norm solution, a warning); with one the
+    optimum is unique and is the ridge's closed form. QR gives such a design a short R."""
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(4, 6, generator=generator, dtype=torch.float64)
+    y = torch.randn(4, 1, generator=generator, dtype=torch.float64)
+    objective = Objective("squared_error", x, y, l2=l2)
+    design = torch.cat([x, torch.ones(4, 1, dtype=torch.float64)], dim=1)
+    if l2 == 0:
+        with pytest.warns(IllConditionedWarning, match="rank-deficient"):
+            best = optimum(objective)
+        assert best.loss == pytest.approx(0.0, abs=1e-25)
+        theta = torch.cat([best.w.reshape(-1), best.b.reshape(-1)])
+        torch.testing.assert_close(design @ theta, y.reshape(-1), rtol=0, atol=1e-12)
+    else:
+        best = optimum(objective)
+        # mean((Dθ - y)²) + l2/2 ‖w‖²: (DᵀD + N l2/2 diag(1..1, 0)) θ = Dᵀy, solved directly.
+        penalty = torch.diag(torch.tensor([4 * l2 / 2] * 6 + [0.0], dtype=torch.float64))
+        theta = torch.linalg.solve(design.T @ design + penalty, design.T @ y).reshape(-1)
+        torch.testing.assert_close(best.w.reshape(-1), theta[:6], rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(best.b.reshape(-1), theta[6:], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.5])
 def test_scaling_and_refinement_give_the_exact_answer_of_badly_scaled_columns(l2):
     generator = torch.Generator().manual_seed(3)
     x = torch.randn(60, 4, generator=generator, dtype=torch.float64) * torch.tensor([1e-3, 1.0, 1e3, 1e5])
