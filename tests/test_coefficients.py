@@ -19,7 +19,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from lit_basics.cli import cli_main
 from lit_basics.coefficients import COLUMNS, NotConvergedWarning
 from lit_basics.data import ArrayDataModule
+from lit_basics.errors import LitBasicsWarning
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
+from lit_basics.reference import IllConditionedWarning
 from tests.helpers import tiny_trainer
 from tests.nist_strd import PROBLEMS
 
@@ -245,3 +247,39 @@ def test_a_polynomial_on_scaled_x_reports_powers_of_the_raw_x(basis, scale):
     # of the intercept's): t = estimate / std_error with n - 3 degrees of freedom.
     t = np.asarray(problem.estimates) / np.asarray(problem.std_errors)
     np.testing.assert_allclose(table.column("p_value"), 2 * scipy.stats.t.sf(np.abs(t), df=40 - 3), rtol=1e-6)
+
+
+def test_a_table_of_fewer_rows_than_inputs_fits_through_the_cli(tmp_path, monkeypatch, capsys):
+    """A text column with a level per row (statsmodels' committee, statecrime) gives more inputs
+    than rows: the exact optimum is the minimum-norm interpolation, said in one warning line, and
+    the standard errors are said to be not meaningful; no traceback."""
+    monkeypatch.chdir(tmp_path)
+    rows = ["name,a,y", *(f"n{i},{i * 0.5:g},{(i * 7) % 5}" for i in range(6))]
+    (tmp_path / "wide.csv").write_text("\n".join(rows) + "\n")
+    args = ["fit", "--model=LinearRegression", "--data=ArrayDataModule", "--data.path=wide.csv"]
+    with warnings.catch_warnings():  # shown as the CLI shows them (one line each), not raised
+        warnings.filterwarnings("always", category=LitBasicsWarning)
+        cli_main([*args, "--trainer.max_steps=5", "--trainer.enable_progress_bar=false"])
+    captured = capsys.readouterr()
+    assert "name (6 levels, reference 'n0'; one per training row: an identifier?" in captured.out
+    warned = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert warned == [
+        "warning: the least-squares design is rank-deficient or nearly so (condition number κ = inf after scaling "
+        "its columns): its optimum is not unique in float64; using the minimum-norm one",
+        "warning: standard errors are not meaningful: the information matrix is singular (collinear features?)",
+    ]
+    assert "Traceback" not in captured.err
+    table = pd.read_csv(tmp_path / "runs" / "linear" / "version_0" / "coefficients.csv")
+    assert table["term"].tolist() == ["(intercept)", *(f"name=n{i}" for i in range(1, 6)), "a"]
+
+
+def test_lit_basics_warnings_are_printed_by_rank_zero_only(monkeypatch, capsys):
+    """Every DDP process reaches the same warning from the same sums: one line, not one each."""
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    from lit_basics.cli.known_warnings import _show
+
+    for rank, printed in ((1, ""), (0, "warning: the same in every process\n")):
+        monkeypatch.setattr(rank_zero_only, "rank", rank)
+        _show(IllConditionedWarning("the same in every process"), IllConditionedWarning, "f.py", 1)
+        assert capsys.readouterr().err == printed

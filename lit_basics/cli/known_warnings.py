@@ -6,6 +6,7 @@ import logging
 import sys
 import warnings
 
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 
 from lit_basics.errors import LitBasicsWarning
@@ -81,8 +82,12 @@ class _DropNotices(logging.Filter):
 def _show(
     message: Warning | str, category: type[Warning], filename: str, lineno: int, *args: object, **kwargs: object
 ) -> None:
-    """lit_basics' own warnings as one ``warning:`` line on stderr (no file, line or source)."""
+    """lit_basics' own warnings as one ``warning:`` line on stderr (no file, line or source), from
+    rank 0 only: every process of a DDP run takes the same decisions from the same sums, so the
+    others' would repeat it."""
     if issubclass(category, LitBasicsWarning):
+        if getattr(rank_zero_only, "rank", 0) != 0:
+            return
         sys.stdout.flush()
         sys.stderr.write(f"warning: {message}\n")
         return
