@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from lit_basics.data import ArrayDataModule, DataFileError, read_header, read_table
 from lit_basics.data.reader import MISSING_VALUES, check_delimiter
 from lit_basics.errors import ArgumentError
+from tests.helpers import tiny_trainer
 
 SEPARATORS = {",": ",", ";": ";", "\t": "\t", "|": "|"}
 
@@ -177,6 +178,36 @@ def test_a_nested_parquet_column_is_refused(tmp_path):
     pq.write_table(pa.table({"x": [1.0, 2.0], "tags": [[1, 2], [3]]}), path)
     with pytest.raises(DataFileError, match=r"column 2 \('tags'\) is nested \(list<element: int64>\): give a flat"):
         read_table(path)
+
+
+@pytest.mark.parametrize("sep", [",", "\t", " "])
+@pytest.mark.parametrize("shard", [False, True])
+def test_blank_lines_above_the_header_are_skipped(tmp_path, sep, shard):
+    """pyarrow counts a blank line as a row to skip: the header two lines down was read as data."""
+    path = tmp_path / "blank.csv"
+    path.write_text("\n \n" + "\n".join(sep.join(row) for row in [["a", "k", "y"], ["1", "u", "0"], ["3.5", "v", "1"]]))
+    table = read_table(path)
+    assert table.names == ("a", "k", "y")
+    assert_same_as_pandas(table, pd.read_csv(path, sep=r"\s+" if sep == " " else sep))
+    dm = ArrayDataModule(path=str(path), shard=shard)
+    dm.trainer = tiny_trainer(1)
+    dm.setup("fit")
+    assert dm.feature_names == ["a", "k=v"]
+    assert dm.x.tolist() == [[1.0, 0.0], [3.5, 1.0]]
+
+
+def test_a_quoted_field_across_lines_leaves_the_columns_types_alone(tmp_path):
+    """The first lines are sampled record by record: a comment written on two lines is one text
+    field, and the numbers beside it stay numbers (they were read as text, one-hot)."""
+    path = tmp_path / "comments.csv"
+    path.write_text('a,comment,y\n1.5,"two\nlines",0\n2,"say ""hi""",1\nNA,"two\nlines",1\n')
+    table = read_table(path)
+    assert table.numeric(0)
+    assert not table.numeric(1)
+    assert_same_as_pandas(table, pd.read_csv(path))
+    # The record with a missing value starts on line 5 (the file's 5th line, the 3rd record).
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:5: column 1 \('a'\): a missing value"):
+        ArrayDataModule(path=str(path))
 
 
 @pytest.mark.parametrize("shard", [False, True])

@@ -24,6 +24,7 @@ to find the line and say it (only then: the scan is slow, the read is not).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -491,6 +492,19 @@ def _split(line: str, delimiter: str) -> list[str]:
         return [line]
 
 
+def _records_of(lines: list[tuple[int, str]], delimiter: str) -> list[list[str]]:
+    """The sampled lines' fields, record by record: a quoted field may hold a line end (a comment
+    written on two lines), as pyarrow's reader and pandas' read it; a record the sample cuts off
+    is left out."""
+    if delimiter == " ":
+        return [_split(line, delimiter) for _, line in lines]
+    records: list[list[str]] = []
+    with contextlib.suppress(csv.Error):  # a quote the sample's end leaves open: the records before it
+        for record in csv.reader((line + "\n" for _, line in lines), delimiter=delimiter):
+            records.append(record)
+    return records
+
+
 def _detect(lines: list[tuple[int, str]]) -> str:
     """The delimiter that splits every sampled line into the same number (> 1) of fields, the most
     fields winning; else the one that splits the first line most (the read then names the line that
@@ -576,7 +590,7 @@ def _csv_header(path: Path, delimiter: str | None, header: bool | None = None) -
     delimiter = delimiter or _detect(lines)
     first_number, first_line = lines[0]
     first = _split(first_line, delimiter)
-    rows = [_split(line, delimiter) for _, line in lines[1:]]
+    rows = _records_of(lines[1:], delimiter)
     trailing = all(len(fields) > 1 and not fields[-1].strip() for fields in [first, *rows])
     if trailing:  # "a,b,": a delimiter at the end of every line
         first, rows = first[:-1], [row[:-1] for row in rows]
@@ -703,7 +717,10 @@ def csv_batches(
     path, delimiter = header.path, header.delimiter or ","
     internal = [f"f{i}" for i in range(fields)]
     read_options = pa_csv.ReadOptions(
-        column_names=internal, skip_rows=1 if header.names is not None else 0, block_size=block_size
+        # The header and the blank lines above it (pyarrow counts a blank line it skips as a row).
+        column_names=internal,
+        skip_rows=0 if header.header_line is None else header.header_line,
+        block_size=block_size,
     )
     convert_options = pa_csv.ConvertOptions(
         column_types={internal[c + shift]: pa.string() if c in text_columns else pa.float64() for c in wanted},
