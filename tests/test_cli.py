@@ -3,18 +3,22 @@ runs/ only, checkpoints, the other subcommands."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_basics.cli import cli_main
+from lit_basics.cli.known_warnings import _show, filter_known_warnings
 from lit_basics.diagnostics import diagnose
 from lit_basics.errors import UserError
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
 from lit_basics.notes_loops import notes_logistic_bce
+from lit_basics.reference import IllConditionedWarning
 
 pytestmark = pytest.mark.usefixtures("plain_argv")
 
@@ -330,3 +334,22 @@ def test_compare_runs_every_variant_and_predicts_what_it_measures(tmp_path, monk
     assert (tmp_path / "runs" / "linear-compare" / "compare_paths.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(UserError, match="already holds config, best_step"):
         run_compare(["-c", str(REPO / "configs" / "linear.yaml"), "--trainer.max_steps=10"])
+
+
+def test_lit_basics_warnings_are_printed_by_rank_zero_only(monkeypatch, capsys):
+    """Every DDP process reaches the same warning from the same sums: one line, not one each."""
+    for rank, printed in ((1, ""), (0, "warning: the same in every process\n")):
+        monkeypatch.setattr(rank_zero_only, "rank", rank)
+        _show(IllConditionedWarning("the same in every process"), IllConditionedWarning, "f.py", 1)
+        assert capsys.readouterr().err == printed
+
+
+def test_a_silenced_notice_is_silenced_from_every_rank(caplog):
+    """Lightning prefixes a notice from a DDP process other than rank 0 with its rank: "[rank: 1]
+    Seed set to 2017" is the same notice as rank 0's "Seed set to 2017"."""
+    filter_known_warnings()
+    logger = logging.getLogger("lightning.fabric.utilities.seed")
+    with caplog.at_level(logging.INFO, logger="lightning.fabric.utilities.seed"):
+        for message in ("Seed set to 2017", "[rank: 1] Seed set to 2017", "[rank: 1] something else"):
+            logger.info(message)
+    assert [r.getMessage() for r in caplog.records] == ["[rank: 1] something else"]

@@ -21,7 +21,6 @@ from lit_basics.coefficients import COLUMNS, NotConvergedWarning
 from lit_basics.data import ArrayDataModule
 from lit_basics.errors import LitBasicsWarning
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
-from lit_basics.reference import IllConditionedWarning
 from tests.helpers import tiny_trainer
 from tests.nist_strd import PROBLEMS
 
@@ -271,15 +270,3 @@ def test_a_table_of_fewer_rows_than_inputs_fits_through_the_cli(tmp_path, monkey
     assert "Traceback" not in captured.err
     table = pd.read_csv(tmp_path / "runs" / "linear" / "version_0" / "coefficients.csv")
     assert table["term"].tolist() == ["(intercept)", *(f"name=n{i}" for i in range(1, 6)), "a"]
-
-
-def test_lit_basics_warnings_are_printed_by_rank_zero_only(monkeypatch, capsys):
-    """Every DDP process reaches the same warning from the same sums: one line, not one each."""
-    from lightning.pytorch.utilities.rank_zero import rank_zero_only
-
-    from lit_basics.cli.known_warnings import _show
-
-    for rank, printed in ((1, ""), (0, "warning: the same in every process\n")):
-        monkeypatch.setattr(rank_zero_only, "rank", rank)
-        _show(IllConditionedWarning("the same in every process"), IllConditionedWarning, "f.py", 1)
-        assert capsys.readouterr().err == printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import warnings
 
@@ -76,7 +77,12 @@ class _DropNotices(logging.Filter):
         self.prefixes = prefixes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.getMessage()).startswith(self.prefixes)
+        # A DDP process other than rank 0 says it with its rank first: "[rank: 1] Seed set to 2017".
+        message = _RANK_PREFIX.sub("", str(record.getMessage()), count=1)
+        return not message.startswith(self.prefixes)
+
+
+_RANK_PREFIX = re.compile(r"^\[rank: \d+\] ")
 
 
 def _show(
