@@ -364,6 +364,15 @@ def test_a_sharded_fit_resumes_bit_for_bit_and_its_checkpoint_predicts(tmp_path)
     frame.iloc[:-20].to_csv(tmp_path / "train.csv", index=False, na_rep="NA")
     new = frame.iloc[-20:].drop(columns=["body_mass_g"])
     new.to_csv(tmp_path / "new.csv", index=False, na_rep="NA")
+    # The same table, target and encoding for the fit and the predict.
+    data = [
+        "--data=ArrayDataModule",
+        f"--data.init_args.path={tmp_path / 'train.csv'}",
+        "--data.init_args.target=body_mass_g",
+        "--data.init_args.missing=drop",
+        "--data.init_args.scale=standardize",
+        "--data.init_args.val_fraction=0.2",
+    ]
     common = [
         sys.executable,
         "-m",
@@ -371,12 +380,7 @@ def test_a_sharded_fit_resumes_bit_for_bit_and_its_checkpoint_predicts(tmp_path)
         "fit",
         "--model=LinearRegression",
         "--model.init_args.lr=0.1",
-        "--data=ArrayDataModule",
-        f"--data.init_args.path={tmp_path / 'train.csv'}",
-        "--data.init_args.target=body_mass_g",
-        "--data.init_args.missing=drop",
-        "--data.init_args.scale=standardize",
-        "--data.init_args.val_fraction=0.2",
+        *data,
         "--data.init_args.passes_per_epoch=10",
         "--trainer.accelerator=cpu",
         "--trainer.devices=2",
@@ -412,12 +416,7 @@ def test_a_sharded_fit_resumes_bit_for_bit_and_its_checkpoint_predicts(tmp_path)
         "lit_basics",
         "predict",
         "--model=LinearRegression",
-        "--data=ArrayDataModule",
-        f"--data.init_args.path={tmp_path / 'train.csv'}",
-        "--data.init_args.target=body_mass_g",
-        "--data.init_args.missing=drop",
-        "--data.init_args.scale=standardize",
-        "--data.init_args.val_fraction=0.2",
+        *data,
         f"--data.init_args.predict_path={tmp_path / 'new.csv'}",
         "--trainer.accelerator=cpu",
         f"--ckpt_path={checkpoint}",
