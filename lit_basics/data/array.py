@@ -290,6 +290,7 @@ class ArrayDataModule(InMemoryDataModule):
                     num_classes=self._num_classes,
                     fixed=fixed,
                     dtype=self._dtype,
+                    room_checked=True,  # for the whole shard, before its tensors were allocated
                 )
                 assert part.y is not None
                 where = torch.from_numpy(destination[table.file_rows])

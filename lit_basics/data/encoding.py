@@ -214,6 +214,7 @@ def encode_table(
     fixed: Encoding | None = None,
     dtype: torch.dtype = torch.float32,
     flag: str = "--data.init_args.missing=drop",
+    room_checked: bool = False,
 ) -> Encoded:
     """Turn ``table``'s columns into tensors; the read columns are released as they are used.
 
@@ -230,6 +231,8 @@ def encode_table(
         fixed: encode with these levels, classes and scaling instead of learning them.
         dtype: of the features and of real-valued targets (float32, or float64 for ``precision=64``).
         flag: how the error message names the setting that drops rows.
+        room_checked: the caller has checked the memory for every row these belong to (a shard
+            read batch by batch): no :func:`check_room` per batch.
 
     Raises:
         DataFileError: naming file, line and column: a missing value (``missing="error"``), a level
@@ -330,7 +333,8 @@ def encode_table(
     total = sum(widths)
     if total == 0:
         raise DataFileError(f"{table.path}: the features hold no information: each categorical one has one level")
-    check_room(table.path, n, columns, dtype)
+    if not room_checked:
+        check_room(table.path, n, columns, dtype)
     x_np = np.empty((n, total), dtype=np.float64 if dtype == torch.float64 else np.float32)
     starts = np.cumsum([0, *widths]).tolist()
     # (position, column, input, values): numeric columns wait for the scaling, as read (in chunks:
