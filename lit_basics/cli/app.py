@@ -129,8 +129,6 @@ class LitBasicsCLI(LightningCLI):
             # evaluate the untrained model: the newest trained run's checkpoint is meant.
             _, checkpoint = newest_run_checkpoint(config)
             ckpt_path = config["ckpt_path"] = str(checkpoint)
-            if _rank() == 0:
-                print(f"Using {checkpoint}")
         # Every keyword but fit's `last` (resolved with the run it continues) is now a file.
         if ckpt_path and ckpt_path != "last":
             hyperparameters = self._checkpoint(ckpt_path).get("hyper_parameters", {})
@@ -149,6 +147,8 @@ class LitBasicsCLI(LightningCLI):
                     f"{ckpt_path}: a checkpoint of {stored}, but the configured model is {configured}: "
                     "use the config the checkpoint was trained with",
                 )
+            if subcommand != "fit" and _rank() == 0:
+                print(f"Using {ckpt_path}")  # Lightning's own notices of it are silenced (known_warnings)
 
     def _checkpoint(self, path: str) -> dict[str, Any]:
         """The checkpoint at ``path``, checked (:func:`~lit_basics.checkpoints.check_checkpoint`) once."""
@@ -172,6 +172,8 @@ class LitBasicsCLI(LightningCLI):
             self.save_config_kwargs["overwrite"] = True  # the run's own config.yaml, rewritten
             if _rank() == 0:  # a DDP process launched by the first one runs this too
                 print(f"Resuming from {checkpoint}")
+        elif self.subcommand == "fit" and config.get("ckpt_path") and _rank() == 0:
+            print(f"Resuming from {config.get('ckpt_path')}")
         place_outputs(config)
         if self.subcommand == "fit" and "data.shard" not in self._given:
             shard_table(config)

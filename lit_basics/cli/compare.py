@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import torch
 from lightning.pytorch import Callback
 
 from lit_basics.cli.outputs import RUNS, family_name
+from lit_basics.cli.parser import only_these_args
 from lit_basics.errors import ConfigError
 
 __all__ = ["VARIANTS", "CompareRow", "run_compare"]
@@ -91,16 +90,6 @@ class _PathRecorder(Callback):
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self._take(pl_module)
-
-
-@contextlib.contextmanager
-def _argv(argv: list[str]) -> Iterator[None]:
-    saved = sys.argv
-    sys.argv = argv
-    try:
-        yield
-    finally:
-        sys.argv = saved
 
 
 def _model_name(argv: list[str]) -> str:
@@ -175,7 +164,7 @@ def run_compare(argv: list[str]) -> list[CompareRow]:
             "--inspector.contours=false",
         ]
         # The variant's own command line only (LightningCLI warns when sys.argv holds another).
-        with contextlib.redirect_stdout(io.StringIO()) as out, _argv([sys.argv[0]]):
+        with contextlib.redirect_stdout(io.StringIO()) as out, only_these_args(args):
             cli = LitBasicsCLI(args=args, trainer_defaults={"callbacks": [recorder]})
         model, trainer = cli.model, cli.trainer
         first = first or cli

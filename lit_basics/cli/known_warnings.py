@@ -68,6 +68,10 @@ KNOWN_NOTICES: tuple[tuple[str, str, str], ...] = (
     ("lightning.pytorch.utilities.rank_zero", "HPU available:", "the run prints the device it trains on"),
     ("lightning.pytorch.utilities.rank_zero", "`Trainer.fit` stopped:", "the run prints the updates it trained"),
     ("lightning.fabric.utilities.seed", "Seed set to", "the run prints its seed and where it came from"),
+    *(
+        ("lightning.pytorch.utilities.rank_zero", f"{what} from the checkpoint", "the run names its checkpoint itself")
+        for what in ("Restoring states", "Restored all states", "Loaded model weights")
+    ),
 )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import yaml
@@ -12,7 +15,7 @@ from typing_extensions import override
 from lit_basics.cli.boundary import fail
 from lit_basics.errors import ArgumentError, ConfigError
 
-__all__ = ["LINKED_KEYS", "OneLineErrorParser", "check_command_line", "condense"]
+__all__ = ["LINKED_KEYS", "OneLineErrorParser", "check_command_line", "condense", "only_these_args"]
 
 #: Model arguments the CLI sets from the data (``data.num_features`` -> ``in_features``, ...).
 LINKED_KEYS = {"in_features": "data.num_features", "num_classes": "data.num_classes"}
@@ -32,6 +35,22 @@ _CHOICES = {
     "model": "LinearRegression, PolynomialRegression, LogisticRegression, SoftmaxRegression",
     "data": "LinearDataModule, PolynomialDataModule, LogisticDataModule, IrisDataModule, ArrayDataModule",
 }
+
+
+@contextlib.contextmanager
+def only_these_args(args: Any) -> Iterator[None]:
+    """With ``args`` given (not ``None``), the process's own ``sys.argv`` hidden while LightningCLI
+    parses them: it warns when ``sys.argv`` holds arguments besides ``args`` (a Jupyter kernel's
+    ``-f kernel.json``, pytest's), and ``args`` are the whole command line."""
+    if args is None:
+        yield
+        return
+    saved = sys.argv
+    sys.argv = saved[:1]
+    try:
+        yield
+    finally:
+        sys.argv = saved
 
 
 def condense(message: str) -> str:
