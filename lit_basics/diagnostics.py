@@ -12,7 +12,7 @@ and then as fast as its slowest direction: with ``lr`` near the bound, ``1 - lr 
 ``κ = λmax / λmin`` is the condition number — a badly conditioned problem needs ~κ updates per
 factor e. For the squared-error families the objective *is* this quadratic (with ``l1 = 0``) and the
 count is exact; for logistic and softmax regression it is an estimate from the curvature at the
-optimum (the README gives its measured error).
+optimum (docs/fast-gradient-descent.md gives its measured error).
 """
 
 from __future__ import annotations

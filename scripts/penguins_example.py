@@ -6,7 +6,7 @@ a test dependency: ``pip install -e ".[dev]"``).
 
 writes ``train.csv`` (294 rows, every column, ``NA`` as shipped), ``new.csv`` (the feature columns of
 50 other penguins: the rows to predict, ``NA`` kept) and ``new_truth.csv`` (their species), from a
-seeded shuffle. README "Real tables" walks through them.
+seeded shuffle. docs/real-tables.md walks through them.
 """
 
 from __future__ import annotations

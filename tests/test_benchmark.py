@@ -1,4 +1,4 @@
-"""The benchmark runs and writes well-formed results (its numbers go in the README, not in asserts)."""
+"""The benchmark runs and writes well-formed results (its numbers go in docs/performance.md, not in asserts)."""
 
 from __future__ import annotations
 
