@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -245,6 +245,24 @@ class Objective:
         for rows, block in self.blocks():
             total += block.T @ (block if weight is None else block * weight[rows].unsqueeze(1))
         return self._sum(total) / self.n
+
+    def score_outer(
+        self, theta: torch.Tensor, weight: Callable[[slice, torch.Tensor], torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """``Σᵢ ωᵢ sᵢ sᵢᵀ`` over the rows (every shard's): ``sᵢ`` row ``i``'s score, the gradient
+        of its term of the summed data loss with respect to ``θ`` (least squares: its residual
+        ``yᵢ - ŷᵢ`` times its design row, not twice that), ``ωᵢ = weight(rows, block)`` (default
+        1): the "meat" of a sandwich covariance. ``(size, size)``, on the CPU."""
+        residual = self._residual(theta)
+        if self.data_loss == "squared_error":
+            residual = residual / 2.0
+        total = torch.zeros(self.size, self.size, dtype=torch.float64, device=residual.device)
+        for rows, block in self.blocks():
+            r = residual[rows]
+            scores = (block.unsqueeze(2) * r.unsqueeze(1)).reshape(block.shape[0], -1)  # kron(dᵢ, rᵢ)
+            weighted = scores if weight is None else scores * weight(rows, block).unsqueeze(1)
+            total += weighted.T @ scores
+        return self._sum(total).cpu()
 
     def hessian(self, theta: torch.Tensor) -> torch.Tensor:
         """Hessian of the smooth part, ``(size, size)``, on the CPU."""
@@ -489,6 +507,14 @@ class NoOptimumError(ValueError):
     """The objective has no finite minimiser (e.g. separable classes without a penalty)."""
 
 
+#: Why a classifier without a penalty has no finite optimum, in R's words and with the remedy.
+SEPARATED = (
+    "no finite optimum: a combination of the inputs separates the classes (complete or quasi-complete "
+    "separation; R's glm says 'fitted probabilities numerically 0 or 1 occurred'), so the likelihood "
+    "keeps growing with the weights; a small l2 penalty makes the optimum finite (--model.init_args.l2=0.01)"
+)
+
+
 def _solve(matrix: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
     # gelsd (SVD) copes with singular systems, e.g. softmax, whose loss does not change when the
     # same number is added to every class's logit: the minimum-norm Newton step ignores that direction.
@@ -527,10 +553,7 @@ def _newton(
         theta, current = candidate, candidate_value
         if not math.isfinite(current) or float(theta.abs().max()) > 1e8:
             break
-    raise NoOptimumError(
-        f"no finite optimum: Newton's method did not converge in {max_iter} steps "
-        "(separable classes? a small l2 penalty makes the optimum finite)"
-    )
+    raise NoOptimumError(f"{SEPARATED} (Newton's method did not converge in {max_iter} steps)")
 
 
 def _fista(objective: Objective, iterations: int) -> torch.Tensor:
@@ -607,13 +630,17 @@ def _check_attained(objective: Objective, theta: torch.Tensor) -> None:
     directions count.
     """
     if objective.data_value(theta) < 1e-8:
-        raise NoOptimumError("no finite optimum: the classes are separable (a small l2 penalty makes it finite)")
+        raise NoOptimumError(SEPARATED)
     eigenvalues = torch.linalg.eigvalsh(objective.hessian(theta))
     flat = int((eigenvalues <= 1e-9 * float(eigenvalues[-1])).sum())
     if flat > (objective.k + 1 if objective.data_loss == "softmax" else 0):
-        raise NoOptimumError(
-            "no finite optimum: some classes are separable, or features collinear (a small l2 penalty makes it finite)"
-        )
+        gram = torch.linalg.eigvalsh(objective.gram())
+        if float(gram[0]) <= 1e-12 * float(gram[-1]):  # the design itself: collinear inputs
+            raise NoOptimumError(
+                "no unique optimum: the inputs are collinear (a data module leaves such inputs out, as R "
+                "does; with your own arrays, leave them out, or a small l2 penalty makes it unique)"
+            )
+        raise NoOptimumError(SEPARATED)
 
 
 class IllConditionedWarning(LitBasicsWarning):

@@ -12,7 +12,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from lit_basics.callbacks import UpdateLog
 
-__all__ = ["MemoryLogger", "ParamRecorder", "free_port", "params_of", "tiny_trainer"]
+__all__ = ["EndProcessGroup", "MemoryLogger", "ParamRecorder", "free_port", "params_of", "tiny_trainer"]
 
 
 class MemoryLogger(Logger):
@@ -69,14 +69,33 @@ class ParamRecorder(pl.Callback):
         return self._b[1:]
 
 
+class EndProcessGroup(pl.Callback):
+    """Ends a spawned process's process group before the process ends.
+
+    Lightning tears down ``ddp_spawn``'s processes with their Gloo process group still up (it
+    destroys NCCL's only, at exit): each process then exits with Gloo's threads running, racing
+    the other process's exit, and now and then aborts in C++ ("terminate called without an active
+    exception", SIGABRT), failing a test whose fit had finished. ``lit-basics`` ends its group itself
+    (``cli_main``); here every process waits for the others, then ends it, once the fit is done.
+    """
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            trainer.strategy.barrier("end-process-group")
+            torch.distributed.destroy_process_group()
+
+
 def tiny_trainer(max_steps: int, *, watch: bool = True, **kwargs: Any) -> pl.Trainer:
     """A quiet CPU trainer: no progress bar, no checkpoints, no summary, unless asked for.
 
-    With ``watch`` (and a logger) :class:`~lit_basics.callbacks.UpdateLog` logs every update.
+    With ``watch`` (and a logger) :class:`~lit_basics.callbacks.UpdateLog` logs every update;
+    with ``strategy="ddp_spawn"`` every process ends its process group (:class:`EndProcessGroup`).
     """
     callbacks = list(kwargs.pop("callbacks", []))
     if watch and kwargs.get("logger"):
         callbacks.insert(0, UpdateLog(loss_gap=False, progress_bar=False))
+    if str(kwargs.get("strategy", "")).startswith("ddp_spawn"):
+        callbacks.append(EndProcessGroup())
     options: dict[str, Any] = {
         "accelerator": "cpu",
         "devices": 1,

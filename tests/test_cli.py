@@ -154,12 +154,14 @@ def test_without_a_logger_everything_still_goes_under_runs_and_runs_twice(tmp_pa
         "version_0/checkpoints/last.ckpt",
         "version_0/coefficients.csv",
         "version_0/config.yaml",
+        "version_0/glance.csv",
         "version_1",
         "version_1/checkpoints",
         "version_1/checkpoints/epoch=0-step=11.ckpt",
         "version_1/checkpoints/last.ckpt",
         "version_1/coefficients.csv",
         "version_1/config.yaml",
+        "version_1/glance.csv",
     ]
     assert first.trainer.global_step == second.trainer.global_step == 11
     # And predictions of a logger-less run land in a run directory of their own too.

@@ -17,7 +17,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lit_basics.cli import cli_main
-from lit_basics.coefficients import COLUMNS, NotConvergedWarning
+from lit_basics.coefficients import COLUMNS, EXTRA_COLUMNS, NotConvergedWarning
 from lit_basics.data import ArrayDataModule
 from lit_basics.errors import LitBasicsWarning
 from lit_basics.models import LinearRegression, LogisticRegression, PolynomialRegression, SoftmaxRegression
@@ -137,7 +137,7 @@ def test_softmax_is_mnlogit_against_the_first_class(tmp_path, names):
     dm = ArrayDataModule(path=path, target="PID", scale="standardize", **kwargs)
     table = at_optimum(SoftmaxRegression(in_features=5, num_classes=7), dm).coefficients(dm)
     result = sm.MNLogit(anes["PID"], sm.add_constant(anes[columns])).fit(disp=0, method="newton", tol=1e-12)
-    assert table.columns == ("class", *COLUMNS)
+    assert table.columns == ("class", *COLUMNS, *EXTRA_COLUMNS)
     expected_classes = [f"party {j}" if names else str(j) for j in range(1, 7) for _ in range(6)]
     assert table.column("class") == expected_classes
     assert table.column("term") == ["(intercept)", *columns] * 6
@@ -166,8 +166,9 @@ def test_a_penalised_fit_has_estimates_only(tmp_path):
     table.write_csv(tmp_path / "c.csv")
     with (tmp_path / "c.csv").open() as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == list(COLUMNS)
-    assert all(row[2:] == [""] * 5 and float(row[1]) for row in rows[1:])
+    assert rows[0] == [*COLUMNS, "optimum", "note"]
+    # Estimates, and the exact optimum's beside them: the rest is empty.
+    assert all(row[2:7] == [""] * 5 and float(row[1]) and float(row[7]) and row[8] == "" for row in rows[1:])
 
 
 def test_a_run_that_has_not_converged_warns_and_still_has_a_table():
@@ -175,10 +176,12 @@ def test_a_run_that_has_not_converged_warns_and_still_has_a_table():
     dm = ArrayDataModule(x=problem.x, y=problem.y, scale="standardize")
     model = LinearRegression(lr=0.1)
     tiny_trainer(3).fit(model, dm)
-    with pytest.warns(NotConvergedWarning, match="has not converged"):
+    with pytest.warns(NotConvergedWarning, match=r"significant digits only \(R's summary prints 4\)"):
         table = model.coefficients(dm)
     assert not table.converged
     assert len(table) == 2
+    assert table.accuracy is not None
+    assert table.accuracy.digits < 4
 
 
 def test_x_and_y_without_a_data_module_and_errors_name_the_argument():
@@ -250,8 +253,8 @@ def test_a_polynomial_on_scaled_x_reports_powers_of_the_raw_x(basis, scale):
 
 def test_a_table_of_fewer_rows_than_inputs_fits_through_the_cli(tmp_path, monkeypatch, capsys):
     """A text column with a level per row (statsmodels' committee, statecrime) gives more inputs
-    than rows: the exact optimum is the minimum-norm interpolation, said in one warning line, and
-    the standard errors are said to be not meaningful; no traceback."""
+    than rows: the inputs past the rows' count are aliased and left out, as R's lm leaves them out
+    (NA), the fit interpolates, and the standard errors are said to be not meaningful; no traceback."""
     monkeypatch.chdir(tmp_path)
     rows = ["name,a,y", *(f"n{i},{i * 0.5:g},{(i * 7) % 5}" for i in range(6))]
     (tmp_path / "wide.csv").write_text("\n".join(rows) + "\n")
@@ -262,11 +265,21 @@ def test_a_table_of_fewer_rows_than_inputs_fits_through_the_cli(tmp_path, monkey
     captured = capsys.readouterr()
     assert "name (6 levels, reference 'n0'; one per training row: an identifier?" in captured.out
     warned = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
-    assert warned == [
-        "warning: the least-squares design is rank-deficient or nearly so (condition number κ = inf after scaling "
-        "its columns): its optimum is not unique in float64; using the minimum-norm one",
-        "warning: standard errors are not meaningful: the information matrix is singular (collinear features?)",
+    assert warned[:2] == [
+        "warning: 1 input(s) not defined because of singularities, each a linear combination of the intercept and "
+        "the inputs before it: left out of the model, as R's lm and glm leave them out: a (a combination of more "
+        "than 4 terms)",
+        "warning: standard errors are not meaningful: 6 coefficients fit 6 rows exactly (no residual degrees of "
+        "freedom)",
     ]
+    assert warned[2].endswith(
+        "what would help: more updates (--trainer.max_steps), standardized features "
+        "(--data.init_args.scale=standardize), lr: auto with momentum: auto "
+        "(--model.init_args.lr=auto --model.init_args.momentum=auto)"
+    )
+    assert len(warned) == 3
     assert "Traceback" not in captured.err
-    table = pd.read_csv(tmp_path / "runs" / "linear" / "version_0" / "coefficients.csv")
+    table = pd.read_csv(tmp_path / "runs" / "linear" / "version_0" / "coefficients.csv", keep_default_na=False)
     assert table["term"].tolist() == ["(intercept)", *(f"name=n{i}" for i in range(1, 6)), "a"]
+    assert table["note"].tolist() == [""] * 6 + ["aliased"]
+    assert table.loc[6, "estimate"] == ""

@@ -215,7 +215,7 @@ def test_shards_are_disjoint_and_cover():
 
 
 def test_array_data_module_takes_arrays_tensors_and_csv(tmp_path):
-    rows = np.array([[1.0, 2.0, 5.0], [3.0, 4.0, 11.0], [5.0, 6.0, 17.0]])
+    rows = np.array([[1.0, 2.0, 5.0], [3.0, 7.0, 11.0], [5.0, 6.0, 17.0]])  # x1 no affine map of x0
     from_numpy = ArrayDataModule(x=rows[:, :2], y=rows[:, 2])
     from_torch = ArrayDataModule(x=torch.from_numpy(rows[:, :2]), y=torch.from_numpy(rows[:, 2:]))
     path = tmp_path / "mine.csv"
@@ -314,9 +314,10 @@ def test_binary_file_is_named(tmp_path):
 
 
 def test_valid_file_with_crlf_and_trailing_blank_lines(tmp_path):
-    path = write(tmp_path, "10,20,0\r\n30,40,1\r\n\r\n")
+    path = write(tmp_path, "10,20,0\r\n30,40,1\r\n20,80,1\r\n\r\n")
     dm = LogisticDataModule(path=str(path))
-    assert torch.equal(dm.x, torch.tensor([[10 / 30, 20 / 40], [1.0, 1.0]], dtype=torch.float32))
+    expected = [[10 / 30, 20 / 80], [1.0, 40 / 80], [20 / 30, 1.0]]
+    assert torch.equal(dm.x, torch.tensor(expected, dtype=torch.float32))
 
 
 def test_cwd_independent_default_path():

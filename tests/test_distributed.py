@@ -31,14 +31,6 @@ CASES = [
 TOLERANCE = {SoftmaxRegression: 1e-5}
 
 
-class DestroyProcessGroup(pl.Callback):
-    """Lightning leaves the gloo process group up; a spawned process exiting with it can abort."""
-
-    def teardown(self, trainer, pl_module, stage):
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-
-
 def fit(model_cls, dm_cls, updates, optimization, model_kwargs, **trainer_kwargs):
     torch.manual_seed(2017)
     model = model_cls(optimization=optimization, updates_per_step=50, **model_kwargs)
@@ -60,16 +52,7 @@ def fit(model_cls, dm_cls, updates, optimization, model_kwargs, **trainer_kwargs
 def test_two_processes_match_one(model_cls, dm_cls, updates, model_kwargs, optimization):
     """Every update all-reduces (manual twin: 50 updates per step, each through manual_backward)."""
     single, _ = fit(model_cls, dm_cls, updates, optimization, model_kwargs)
-    double, trainer = fit(
-        model_cls,
-        dm_cls,
-        updates,
-        optimization,
-        model_kwargs,
-        devices=2,
-        strategy="ddp_spawn",
-        callbacks=[DestroyProcessGroup()],
-    )
+    double, trainer = fit(model_cls, dm_cls, updates, optimization, model_kwargs, devices=2, strategy="ddp_spawn")
     assert trainer.world_size == 2
     relative = ((params_of(double) - params_of(single)).abs() / params_of(single).abs().clamp_min(1e-3)).max().item()
     assert relative <= TOLERANCE.get(model_cls, 1e-6), f"relative difference {relative:.3g}"
@@ -83,15 +66,7 @@ def test_two_processes_match_one_in_float64(case):
     model_cls, dm_cls, updates, model_kwargs = CASES[case]
     single, _ = fit(model_cls, dm_cls, updates, "manual", model_kwargs, precision="64-true")
     double, trainer = fit(
-        model_cls,
-        dm_cls,
-        updates,
-        "manual",
-        model_kwargs,
-        precision="64-true",
-        devices=2,
-        strategy="ddp_spawn",
-        callbacks=[DestroyProcessGroup()],
+        model_cls, dm_cls, updates, "manual", model_kwargs, precision="64-true", devices=2, strategy="ddp_spawn"
     )
     assert trainer.world_size == 2
     assert params_of(double).dtype == params_of(single).dtype == torch.float64
@@ -111,7 +86,6 @@ def test_divergence_stops_every_process_at_the_same_update(tmp_path):
             UpdateLog(),
             DivergenceStop(),
             ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=20),
-            DestroyProcessGroup(),
         ],
         enable_checkpointing=True,
         log_every_n_steps=5,
@@ -158,7 +132,6 @@ def test_mini_batches_are_sharded_disjointly_and_only_rank_zero_writes(tmp_path)
         callbacks=[
             _RecordRows(tmp_path),
             ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True),
-            DestroyProcessGroup(),
         ],
         enable_checkpointing=True,
     )
@@ -237,9 +210,7 @@ def test_validation_metrics_are_reduced_over_ranks():
         model = LogisticRegression()
         # 25 held-out rows: shards of 12 and 13, so an unweighted mean of rank means would differ.
         dm = LogisticDataModule(val_fraction=0.25, passes_per_epoch=100)
-        trainer = tiny_trainer(
-            100, devices=devices, strategy=strategy, num_sanity_val_steps=0, callbacks=[DestroyProcessGroup()]
-        )
+        trainer = tiny_trainer(100, devices=devices, strategy=strategy, num_sanity_val_steps=0)
         trainer.fit(model, dm)
         results[devices] = {k: float(trainer.callback_metrics[k]) for k in ("val/loss", "val/acc")}
     assert results[2]["val/acc"] == pytest.approx(results[1]["val/acc"], abs=1e-9)

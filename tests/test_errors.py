@@ -765,7 +765,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, monkeypatch, capsys, g
 
 def test_checkpoint_of_a_model_for_other_data_is_refused(tmp_path, monkeypatch, capsys, good_checkpoint):
     path = good_checkpoint / "checkpoints" / "last.ckpt"  # logistic regression on 2 features
-    data = write_data(tmp_path, "1.0,2.0,3.0,1\n4.0,5.0,6.0,0\n")  # 3 features
+    data = write_data(tmp_path, "1.0,2.0,3.0,1\n4.0,5.0,7.0,0\n2.0,9.0,1.0,1\n5.0,1.0,2.0,0\n")  # 3 features
     line = run_cli_expecting_error(
         tmp_path,
         monkeypatch,

@@ -16,6 +16,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
 from lit_basics.data import ArrayDataModule, DataFileError, IrisDataModule, LogisticDataModule, read_table
+from lit_basics.data.base import AliasedInputsWarning
 from lit_basics.errors import ArgumentError
 from lit_basics.models import LinearRegression, LogisticRegression, SoftmaxRegression
 from tests.helpers import tiny_trainer
@@ -45,12 +46,16 @@ def sklearn_table(loader):
 @pytest.mark.parametrize(("bom", "crlf"), [(False, False), (True, False), (False, True), (True, True)])
 def test_header_bom_and_crlf_are_read(tmp_path, bom, crlf):
     path = write_csv(
-        tmp_path / "t.csv", ["age", "income", "bought"], [[31, 5.2e4, 1], [45, 3.1e4, 0]], bom=bom, crlf=crlf
+        tmp_path / "t.csv",
+        ["age", "income", "bought"],
+        [[31, 5.2e4, 1], [45, 3.1e4, 0], [52, 6.4e4, 1]],
+        bom=bom,
+        crlf=crlf,
     )
     dm = ArrayDataModule(path=str(path))
     assert dm.feature_names == ["age", "income"]
-    assert dm.x.tolist() == [[31.0, 52000.0], [45.0, 31000.0]]
-    assert dm.y.squeeze(1).tolist() == [1.0, 0.0]
+    assert dm.x.tolist() == [[31.0, 52000.0], [45.0, 31000.0], [52.0, 64000.0]]
+    assert dm.y.squeeze(1).tolist() == [1.0, 0.0, 1.0]
 
 
 def test_quoted_header_names(tmp_path):
@@ -63,13 +68,14 @@ def test_quoted_header_names(tmp_path):
 
 
 def test_target_and_features_by_name_and_index(tmp_path):
-    path = write_csv(tmp_path / "t.csv", ["a", "y", "b", "c"], [[1, 10, 2, 3], [4, 20, 5, 6]])
+    rows = [[1, 10, 2, 3], [4, 20, 5, 6], [2, 30, 9, 4], [7, 40, 1, 8]]  # no column an affine map of others
+    path = write_csv(tmp_path / "t.csv", ["a", "y", "b", "c"], rows)
     dm = ArrayDataModule(path=str(path), target="y")
     assert dm.feature_names == ["a", "b", "c"]
-    assert dm.y.squeeze(1).tolist() == [10.0, 20.0]
+    assert dm.y.squeeze(1).tolist() == [10.0, 20.0, 30.0, 40.0]
     dm = ArrayDataModule(path=str(path), target=1, features=["c", 0])
     assert dm.feature_names == ["c", "a"]
-    assert dm.x.tolist() == [[3.0, 1.0], [6.0, 4.0]]
+    assert dm.x.tolist() == [[3.0, 1.0], [6.0, 4.0], [4.0, 2.0], [8.0, 7.0]]
     assert ArrayDataModule(path=str(path), target=-3).target_name == "y"
 
 
@@ -119,7 +125,7 @@ def test_malformed_tables_name_file_and_line(tmp_path, text, message):
 
 
 def test_a_value_float32_cannot_hold_names_file_line_and_column(tmp_path):
-    path = write_csv(tmp_path / "big.csv", ["a", "b", "y"], [[1, 2, 0], [3, 1e39, 1]])
+    path = write_csv(tmp_path / "big.csv", ["a", "b", "y"], [[1, 2, 0], [3, 1e39, 1], [2, 7, 1]])
     with pytest.raises(DataFileError, match=rf"^{re.escape(str(path))}:3: feature 2 \('b'\): 1e\+39 cannot be held"):
         ArrayDataModule(path=str(path))
     target = write_csv(tmp_path / "big_y.csv", ["a", "y"], [[1, 0], [3, -1e39]])
@@ -159,10 +165,17 @@ def test_max_is_the_notes_division_by_the_training_maxima():
         ArrayDataModule(x=[[-1.0], [-2.0]], y=[0.0, 1.0], scale="max")
 
 
-def test_a_constant_column_is_only_centred_as_standard_scaler():
+def test_a_constant_column_is_only_centred_as_standard_scaler_and_left_out_as_r_does():
     x = np.array([[1.0, 5.0], [2.0, 5.0], [4.0, 5.0]])
-    dm = ArrayDataModule(x=x, y=[0.0, 1.0, 0.0], scale="standardize")
-    np.testing.assert_allclose(dm.x.numpy(), StandardScaler().fit_transform(x), rtol=1e-6, atol=1e-7)
+    # A constant column is the intercept's multiple: R's lm gives it NA; the model leaves it out.
+    with pytest.warns(AliasedInputsWarning, match=r"1 input\(s\) not defined because of singularities.*: x1 = 5$"):
+        dm = ArrayDataModule(x=x, y=[0.0, 1.0, 0.0], scale="standardize")
+    scaler = StandardScaler().fit(x)
+    np.testing.assert_allclose(dm.scaling.offset.numpy(), scaler.mean_)
+    np.testing.assert_allclose(dm.scaling.divisor.numpy(), scaler.scale_)
+    assert dm.num_features == 1
+    assert dm.aliasing.aliased == (1,)
+    np.testing.assert_allclose(dm.x.numpy(), scaler.transform(x)[:, :1], rtol=1e-6, atol=1e-7)
 
 
 def test_scaling_is_saved_and_restored_from_a_checkpoint_state(tmp_path):

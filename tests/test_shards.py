@@ -184,7 +184,7 @@ class Probe(pl.Callback):
         with torch.no_grad():
             pl_module.w.copy_(diagnosis.optimum.w.reshape(pl_module.w.shape))
             pl_module.b.copy_(diagnosis.optimum.b.reshape(pl_module.b.shape))
-            table = data_coefficient_table(pl_module, dm, best=diagnosis.optimum.loss, warn=False)
+            table = data_coefficient_table(pl_module, dm, best=diagnosis.optimum, warn=False)
             pl_module.w.copy_(saved[0])
             pl_module.b.copy_(saved[1])
         found["table"] = {column: table.column(column) for column in ("estimate", "std_error", "statistic")}

@@ -185,7 +185,8 @@ def test_a_nested_parquet_column_is_refused(tmp_path):
 def test_blank_lines_above_the_header_are_skipped(tmp_path, sep, shard):
     """pyarrow counts a blank line as a row to skip: the header two lines down was read as data."""
     path = tmp_path / "blank.csv"
-    path.write_text("\n \n" + "\n".join(sep.join(row) for row in [["a", "k", "y"], ["1", "u", "0"], ["3.5", "v", "1"]]))
+    rows = [["a", "k", "y"], ["1", "u", "0"], ["3.5", "v", "1"], ["2", "v", "0"]]
+    path.write_text("\n \n" + "\n".join(sep.join(row) for row in rows))
     table = read_table(path)
     assert table.names == ("a", "k", "y")
     assert_same_as_pandas(table, pd.read_csv(path, sep=r"\s+" if sep == " " else sep))
@@ -193,7 +194,7 @@ def test_blank_lines_above_the_header_are_skipped(tmp_path, sep, shard):
     dm.trainer = tiny_trainer(1)
     dm.setup("fit")
     assert dm.feature_names == ["a", "k=v"]
-    assert dm.x.tolist() == [[1.0, 0.0], [3.5, 1.0]]
+    assert dm.x.tolist() == [[1.0, 0.0], [3.5, 1.0], [2.0, 1.0]]
 
 
 def test_a_quoted_field_across_lines_leaves_the_columns_types_alone(tmp_path):

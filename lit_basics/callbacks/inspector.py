@@ -17,6 +17,7 @@ from typing_extensions import override
 
 from lit_basics.callbacks.run_info import logging_interval, run_directory, training_data
 from lit_basics.callbacks.trace import tensorboard_file_writer
+from lit_basics.coefficients import data_fit_answer
 from lit_basics.data.shards import row_shards
 from lit_basics.diagnostics import Diagnosis, ScalingAdvice, diagnose_fit, scaling_advice
 from lit_basics.errors import ArgumentError
@@ -60,7 +61,9 @@ class NotesInspector(Callback):
       where standardising the features would help (:func:`~lit_basics.diagnostics.scaling_advice`),
       ``hp/standardized_condition_number``, ``hp/standardized_max_stable_lr`` and
       ``hp/standardized_predicted_updates`` (at lr = 1/λmax of that problem); ``hp/dropped_rows``,
-      the rows a data module dropped for a missing value (``missing="drop"``), when there were any.
+      the rows a data module dropped for a missing value (``missing="drop"``), when there were any;
+      and the fit's statistics (``glance.csv``'s: ``hp/r_squared``, ``hp/aic``, ...;
+      :meth:`~lit_basics.models.GradientDescentModule.glance`).
 
     Parameters are read in ``on_before_optimizer_step``: the manual twin takes many updates in one
     Lightning step, and this hook still sees every one of them (after ``global_step`` updates, with
@@ -364,6 +367,9 @@ class NotesInspector(Callback):
         datamodule = getattr(trainer, "datamodule", None)
         if getattr(datamodule, "dropped_rows", 0):  # missing="drop": how many rows the fit did not see
             results["hp/dropped_rows"] = float(datamodule.dropped_rows)  # type: ignore[union-attr]
+        if hasattr(datamodule, "training_rows"):  # the fit's statistics (glance.csv's), shared with CoefficientsCSV
+            best = diagnosis.optimum if diagnosis is not None else None
+            results.update(data_fit_answer(pl_module, datamodule, best=best, warn=False).glance.metrics())
         if not trainer.is_global_zero:
             return
         for logger in trainer.loggers:

@@ -43,6 +43,7 @@ from lit_basics.data import InMemoryDataModule
 from lit_basics.data.base import precision_dtype
 from lit_basics.diagnostics import diagnose_fit, scaling_advice
 from lit_basics.errors import ArgumentError, ConfigError, UserError
+from lit_basics.fit_statistics import Glance
 from lit_basics.models import GradientDescentModule
 
 __all__ = ["LitBasicsCLI"]
@@ -351,10 +352,11 @@ class LitBasicsCLI(LightningCLI):
             print(f"Trained {updates} update(s) in {trainer.current_epoch} Lightning epoch(s).")
             for callback in trainer.callbacks:  # type: ignore[attr-defined]
                 if isinstance(callback, CoefficientsCSV) and callback.table is not None:
-                    print(coefficients_summary(callback.table, callback.path))
-                    if callback.table.note and callback.table.statistic is not None:
+                    print(coefficients_summary(callback.table, callback.path, callback.glance, callback.glance_path))
+                    if callback.table.warning:
                         sys.stdout.flush()
-                        sys.stderr.write(f"warning: {callback.table.note}\n")
+                        for line in callback.table.warning.splitlines():
+                            sys.stderr.write(f"warning: {line}\n")
             if trainer.logger is not None and log_dir is not None:
                 view = f"lit-basics tensorboard, or tensorboard --logdir {trainer.logger.save_dir}"
                 print(f"Logs: {log_dir}  (view: {view})")
@@ -451,13 +453,23 @@ def planned_processes(trainer: Any) -> int:
 PRINTED_TERMS = 20
 
 
-def coefficients_summary(table: CoefficientTable, path: Any) -> str:
-    """The end of a fit: the coefficient table (up to :data:`PRINTED_TERMS` rows) and its file."""
+def coefficients_summary(
+    table: CoefficientTable, path: Any, glance: Glance | None = None, glance_path: Any = None
+) -> str:
+    """The end of a fit: the coefficient table (up to :data:`PRINTED_TERMS` rows) and its file, the
+    fit's statistics in R's words and their file, and how close the estimates are to the optimum.
+    What is wrong with the numbers is the CLI's warning line after it (:attr:`CoefficientTable.warning`)."""
     rest = len(table) - PRINTED_TERMS
-    more = f"\n... and {rest} more row(s) in {path}" if rest > 0 else ""
-    # A fit that has not converged has said so in a warning line; a penalised one says it here.
-    note = f"\n({table.note})" if table.note and table.statistic is None else ""
-    return f"Coefficients ({path}):\n{table.to_text(PRINTED_TERMS)}{more}{note}"
+    lines = [f"Coefficients ({path}):", table.to_text(PRINTED_TERMS)]
+    if rest > 0:
+        lines.append(f"... and {rest} more row(s) in {path}")
+    if table.note:  # a penalised fit: estimates only
+        lines.append(f"({table.note})")
+    if glance is not None:
+        lines += [f"Fit ({glance_path}):" if glance_path is not None else "Fit:", glance.to_text()]
+    if table.accuracy is not None:
+        lines.append(table.accuracy.line())
+    return "\n".join(lines)
 
 
 def _devices(trainer: Trainer) -> str:

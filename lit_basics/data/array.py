@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +11,8 @@ import numpy as np
 import torch
 from typing_extensions import override
 
-from lit_basics.data.base import InMemoryDataModule, as_rows, check_path, precision_dtype
+from lit_basics.data.aliasing import Aliasing, check_inputs_left, find_aliasing, fold_r, tolerance_for
+from lit_basics.data.base import AliasedInputsWarning, InMemoryDataModule, as_rows, check_path, precision_dtype
 from lit_basics.data.encoding import MISSING, Encoded, Encoding, Layout, Missing, check_room, encode_table, learn_layout
 from lit_basics.data.reader import (
     DataFileError,
@@ -199,7 +201,13 @@ class ArrayDataModule(InMemoryDataModule):
             )
             if layout.encoding.classes is not None:
                 self._num_classes = len(layout.encoding.classes)
+            aliasing = self._layout_aliasing(
+                layout, header.delimiter, feature_columns, target_column, categorical_columns
+            )
+            layout = dataclasses.replace(layout, encoding=dataclasses.replace(layout.encoding, aliasing=aliasing))
             self._install_layout(layout, header.delimiter, feature_columns, target_column, categorical_columns)
+            if aliasing.aliased:
+                warnings.warn(aliasing.summary(layout.encoding.input_names), AliasedInputsWarning, stacklevel=2)
             return
 
         def encode(fixed: Encoding | None) -> tuple[Table, Encoded]:
@@ -215,6 +223,39 @@ class ArrayDataModule(InMemoryDataModule):
     @property
     def num_classes(self) -> int | None:
         return self._num_classes
+
+    def _layout_aliasing(
+        self, layout: Layout, delimiter: str | None, features: list[int], target: int, categorical: list[int]
+    ) -> Aliasing:
+        """The aliased inputs of a table read in shards (``shard=True``): before any process holds
+        its rows (the model's ``in_features`` is known now), one more streaming pass over the
+        training rows folds the ``R`` factor of their design, batch by batch, in the columns' units."""
+        assert self.path is not None
+        train = layout.rows if layout.train_index is None else layout.rows[layout.train_index.numpy()]
+        mask = np.zeros(layout.table.num_rows, dtype=bool)
+        mask[train] = True
+        columns = [*features, target]
+        text = [c for c in columns if not layout.table.numeric(c)]
+        r: torch.Tensor | None = None
+        for table in read_batches(
+            self.path, delimiter=delimiter, columns=columns, text=text, header=self.header, rows=mask
+        ):
+            part = encode_table(
+                table,
+                feature_columns=features,
+                target_column=target,
+                categorical=categorical,
+                missing=self.missing,
+                num_classes=self._num_classes,
+                fixed=layout.encoding,  # the levels learned; no scaling yet, nothing left out
+                room_checked=True,
+            )
+            ones = torch.ones(part.x.shape[0], 1, dtype=torch.float64)
+            r = fold_r(r, torch.cat([ones, part.x.to(torch.float64)], dim=1))
+        assert r is not None
+        aliasing = find_aliasing(r, tolerance=tolerance_for(torch.float32), names=layout.encoding.input_names)
+        check_inputs_left(aliasing, layout.table.path)
+        return aliasing
 
     def _read_shard(self, trainer: Any) -> None:
         """Read this process's rows of the table (``shard=True``; :meth:`setup`): its block of the
@@ -248,6 +289,7 @@ class ArrayDataModule(InMemoryDataModule):
         columns = [*feature_columns, target_column]
         text = [c for c in columns if not layout.table.numeric(c)]
         numeric = layout.encoding.numeric_inputs
+        width = len(layout.encoding.kept)  # the model's inputs (the aliased ones are left out as encoded)
         numeric_columns = [c for c, (_, levels) in zip(feature_columns, layout.encoding.columns, strict=True)
                            if levels is None]  # fmt: skip
         in_training = np.zeros(layout.table.num_rows, dtype=bool)
@@ -277,7 +319,7 @@ class ArrayDataModule(InMemoryDataModule):
 
         def encode(fixed: Encoding) -> Encoded:
             # Batch by batch into the tensors: the shard is never held as read.
-            x = torch.empty(local_rows, len(numeric), dtype=self._dtype)
+            x = torch.empty(local_rows, width, dtype=self._dtype)
             labels = fixed.classes is not None or self._num_classes is not None
             y = torch.empty(local_rows, 1, dtype=torch.int64 if labels else self._dtype)
             for table in batches():
@@ -332,10 +374,10 @@ class ArrayDataModule(InMemoryDataModule):
         # A copy: spawned processes receive the tensor in new shared memory, a numpy view would dangle.
         self._held_out = None if self._val_index is None else self._val_index.numpy().copy()
         self._encoding, self.scaling, self.classes = layout.encoding, layout.encoding.scaling, layout.encoding.classes
-        self.feature_names = layout.encoding.input_names if layout.table.names is not None else None
+        self.feature_names = layout.encoding.model_input_names if layout.table.names is not None else None
         self.dropped_rows = layout.dropped
         self._table = layout.table
-        self.x = torch.empty(0, len(layout.encoding.input_names))
+        self.x = torch.empty(0, len(layout.encoding.kept))
         self.y = torch.empty(0, 1, dtype=torch.float32 if self._num_classes is None else torch.int64)
 
     @override

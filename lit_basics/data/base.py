@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -12,15 +13,20 @@ import numpy as np
 import torch
 from typing_extensions import override
 
+from lit_basics.data.aliasing import Aliasing, check_inputs_left, design_r, find_aliasing, tolerance_for
 from lit_basics.data.encoding import Encoded, Encoding, Layout, Missing, encode_table, level_name
 from lit_basics.data.loader import ResidentBatches, ShuffleOrder
 from lit_basics.data.reader import DataFileError, Table, read_header, read_table
 from lit_basics.data.scaling import SCALES, ColumnMoments, FeatureScaling, Scale
 from lit_basics.data.shards import RowShards
-from lit_basics.errors import ArgumentError
+from lit_basics.errors import ArgumentError, LitBasicsWarning
 from lit_basics.validation import check_choice, check_positive_int
 
-__all__ = ["InMemoryDataModule", "as_rows", "precision_dtype"]
+__all__ = ["AliasedInputsWarning", "InMemoryDataModule", "as_rows", "precision_dtype"]
+
+
+class AliasedInputsWarning(LitBasicsWarning):
+    """Inputs left out of the model: each a linear combination of the intercept and the inputs before it."""
 
 
 def as_rows(name: str, values: Any) -> torch.Tensor:
@@ -144,6 +150,8 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._val_index: torch.Tensor | None = None
         self._raw_x: torch.Tensor | None = None  # arrays as given (a table is encoded as it is read)
         self._raw_y: torch.Tensor | None = None
+        self._input_names: list[str] | None = None  # arrays: every input's name (feature_names: the model's)
+        self._aliasing: Aliasing | None = None  # arrays: the inputs left out (a table's: its encoding's)
         self._dtype = self._base_dtype = torch.float32  # as held; as built (before use_dtype)
         self._wide = False  # use_dtype(torch.float64) was called
         self._table: Table | None = None  # the file the rows came from, for errors naming its lines
@@ -203,6 +211,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         if feature_names is not None and len(feature_names) != x.shape[1]:
             raise ValueError(f"{len(feature_names)} feature names for {x.shape[1]} features")
         self._raw_x, self._dtype, self._table, self.feature_names = x, dtype, table, feature_names
+        self._input_names, self._aliasing = feature_names, None
         self._base_dtype = dtype
         self._raw_y = y
         if y.is_floating_point():
@@ -211,6 +220,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         train_index = self._split(int(x.shape[0]))
         train_x = x if train_index is None else x.index_select(0, train_index)
         self._install_scaling(FeatureScaling.fit(self.scale, train_x, feature_names))
+        self._leave_out_aliased()
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
 
@@ -223,11 +233,52 @@ class InMemoryDataModule(pl.LightningDataModule):
         self._base_dtype = self._dtype
         self._table, self._table_rows, self._reencode = table, encoded.rows, reencode
         self._encoding, self.scaling = encoded.encoding, encoded.encoding.scaling
-        self.feature_names = encoded.encoding.input_names if table.names is not None else None
         self.classes = encoded.encoding.classes
         self.dropped_rows = encoded.dropped
+        self._leave_out_aliased()
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
+
+    def _leave_out_aliased(self) -> None:
+        """Find the aliased inputs on the training rows (summed over the shards: a collective) once,
+        leave them out of :attr:`x` and say so (:class:`AliasedInputsWarning`); an encoding that
+        knows them already (a checkpoint's, a shard's) has left them out as it encoded."""
+        encoding = self.encoding
+        if encoding.aliasing is None:
+            x, _ = self.training_rows()
+            scaling = encoding.scaling
+            aliasing = find_aliasing(
+                design_r(x, self.row_shards),
+                tolerance=tolerance_for(x.dtype),
+                names=encoding.input_names,
+                offset=None if scaling.identity else scaling.offset,
+                divisor=None if scaling.identity else scaling.divisor,
+            )
+            check_inputs_left(aliasing, None if self._table is None else self._table.path)
+            self._set_aliasing(aliasing)
+            if aliasing.aliased:
+                self.x = aliasing.drop(self.x)
+                warnings.warn(aliasing.summary(encoding.input_names), AliasedInputsWarning, stacklevel=2)
+        self.feature_names = self._model_feature_names()
+
+    def _model_feature_names(self) -> list[str] | None:
+        """The names of the model's inputs, where they have names of their own (a header line, or
+        names given); ``None``: ``x0, x1, ...``."""
+        if self._encoding is not None:
+            return self._encoding.model_input_names if self._table is None or self._table.names is not None else None
+        return None if self._input_names is None else self.encoding.model_input_names
+
+    def _set_aliasing(self, aliasing: Aliasing | None) -> None:
+        if self._encoding is not None:
+            self._encoding = dataclasses.replace(self._encoding, aliasing=aliasing)
+        else:
+            self._aliasing = aliasing
+
+    @property
+    def aliasing(self) -> Aliasing:
+        """The inputs left out of the model (:mod:`~lit_basics.data.aliasing`; none before the data
+        are read)."""
+        return self.encoding.aliasing or Aliasing(len(self.encoding.input_names))
 
     @property
     def dtype(self) -> torch.dtype:
@@ -276,14 +327,20 @@ class InMemoryDataModule(pl.LightningDataModule):
         """How the data's columns become the model's inputs (numeric columns, levels, classes, scaling)."""
         if self._encoding is not None:
             return self._encoding
-        return Encoding(tuple((name, None) for name in self.column_names()), self.classes, self.scaling)
+        names = self._input_names
+        if names is None:
+            count = int(self._raw_x.shape[1]) if self._raw_x is not None else self.num_features
+            names = [f"x{i}" for i in range(count)]
+        return Encoding(tuple((name, None) for name in names), self.classes, self.scaling, self._aliasing)
 
     def _install_scaling(self, scaling: FeatureScaling) -> None:
-        """Scale the array features (and the predict rows) with ``scaling``, on the device they are on."""
+        """Scale the array features (and the predict rows) with ``scaling``, on the device they are
+        on; the aliased inputs left out."""
         assert self._raw_x is not None
         device = self.x.device if self.x.numel() else self._raw_x.device
         self.scaling = scaling
-        self.x = self._rounded("features", self._raw_x, scaling.apply(self._raw_x, self._dtype)).to(device)
+        scaled = self._rounded("features", self._raw_x, scaling.apply(self._raw_x, self._dtype))
+        self.x = (scaled if self._aliasing is None else self._aliasing.drop(scaled)).to(device)
 
     def _rounded(self, what: str, raw: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor:
         """``rounded`` if every value is finite, else an error naming the first value that is not:
@@ -299,8 +356,8 @@ class InMemoryDataModule(pl.LightningDataModule):
         table = self._table
         if table is not None and what != "x":
             label = "the target column" if what == "target" else f"feature {column + 1}"
-            if what == "features" and self.feature_names is not None:
-                label = f"feature {column + 1} ({self.feature_names[column]!r})"
+            if what == "features" and self._input_names is not None:  # every input: not yet left out
+                label = f"feature {column + 1} ({self._input_names[column]!r})"
             raise DataFileError(f"{table.location(row)}: {label}: {problem}")
         argument = "y" if what == "target" else "x"
         raise ArgumentError(argument, f"row {row}, column {column}: {problem}")
@@ -379,7 +436,9 @@ class InMemoryDataModule(pl.LightningDataModule):
             self.x, self.y = encoded.x.to(device), encoded.y.to(device)
             self._encoding, self.scaling, self.classes = encoding, scaling, encoding.classes
         else:
+            self._aliasing = encoding.aliasing
             self._install_scaling(scaling)
+        self.feature_names = self._model_feature_names()
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
 
@@ -393,7 +452,8 @@ class InMemoryDataModule(pl.LightningDataModule):
 
         Example:
             >>> from lit_basics.data import ArrayDataModule
-            >>> dm = ArrayDataModule(x=[[1.0, 10.0], [3.0, 30.0]], y=[0, 1], scale="standardize")
+            >>> x = [[1.0, 10.0], [3.0, 10.0], [1.0, 30.0], [3.0, 30.0]]
+            >>> dm = ArrayDataModule(x=x, y=[0, 1, 0, 1], scale="standardize")
             >>> dm.transform([[2.0, 40.0]]).tolist()
             [[0.0, 2.0]]
         """
@@ -402,9 +462,10 @@ class InMemoryDataModule(pl.LightningDataModule):
                 "x", "the data has categorical columns: give new rows as a file (predict_path), to be encoded"
             )
         rows = as_rows("x", x)
-        if rows.shape[1] != self.num_features:
-            raise ArgumentError("x", f"has {rows.shape[1]} columns, the data has {self.num_features} features")
-        return self._rounded("x", rows, self.scaling.apply(rows.cpu(), self._dtype))
+        inputs = len(self.encoding.input_names)
+        if rows.shape[1] != inputs:
+            raise ArgumentError("x", f"has {rows.shape[1]} columns, the data has {inputs} features")
+        return self.aliasing.drop(self._rounded("x", rows, self.scaling.apply(rows.cpu(), self._dtype)))
 
     @property
     def num_classes(self) -> int | None:
@@ -448,7 +509,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         return names, [inputs[c] for c in sorted(inputs)], self._predict_kept
 
     def column_names(self) -> list[str]:
-        """The feature names (from a header line), else ``x0, x1, ...``."""
+        """The names of the model's inputs (from a header line), else ``x0, x1, ...``."""
         return list(self.feature_names or [f"x{i}" for i in range(self.num_features)])
 
     @override
@@ -477,15 +538,16 @@ class InMemoryDataModule(pl.LightningDataModule):
         table, the scaling undone in float64 (exact to the float32 rounding of the features)."""
         index = None if self._train_index is None else self._train_index.cpu()
         if self._raw_x is not None:
-            return self._raw_x if index is None else self._raw_x.index_select(0, index)
+            return self.aliasing.drop(self._raw_x if index is None else self._raw_x.index_select(0, index))
         x = self.x.cpu() if index is None else self.x.cpu().index_select(0, index)
-        return x.to(torch.float64) * self.scaling.divisor + self.scaling.offset
+        kept = torch.tensor(self.encoding.kept)
+        return x.to(torch.float64) * self.scaling.divisor[kept] + self.scaling.offset[kept]
 
     def standardized_training_features(self) -> torch.Tensor:
         """The training rows' features as ``scale="standardize"`` would give them (numeric inputs
         standardized, one-hot inputs left 0/1), in the data's dtype, on the host."""
         raw = self.raw_training_features()
-        numeric = self.encoding.numeric_inputs
+        numeric = self.encoding.model_numeric_inputs
         if self.row_shards is not None:  # the moments of every shard's rows
             moments = ColumnMoments.empty(sum(numeric))
             moments.update(raw[:, torch.tensor(numeric)].to(torch.float64).numpy())
@@ -587,6 +649,9 @@ class InMemoryDataModule(pl.LightningDataModule):
         if self.dropped_rows:
             total = self.dropped_rows + self.num_samples
             dropped = f", dropped {self.dropped_rows} of {total} rows with a missing value"
+        aliased = self.aliasing.aliased
+        if aliased:
+            dropped += f", {len(aliased)} aliased input(s) left out"
         return (
             f"{type(self).__name__}: {rows} training rows x {self.num_features} features{scaled}{classes}"
             f"{dropped}{onehot}; {batch}{order}, "

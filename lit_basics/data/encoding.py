@@ -18,6 +18,7 @@ held whole: the float32 features are the one copy of the data that stays.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
+from lit_basics.data.aliasing import Aliasing
 from lit_basics.data.reader import DataFileError, Table, first_text
 from lit_basics.data.scaling import FeatureScaling
 from lit_basics.errors import ArgumentError
@@ -59,11 +61,15 @@ class Encoding:
             numeric; else the sorted levels, the first the reference).
         classes: the target's class names in sorted order, or ``None`` (numbers).
         scaling: the scaling of the inputs (one-hot inputs: offset 0, divisor 1).
+        aliasing: the inputs left out of the model, each a linear combination of the intercept and
+            the inputs before it (:mod:`~lit_basics.data.aliasing`); ``None``: not yet looked for
+            (every input is the model's).
     """
 
     columns: tuple[tuple[str, tuple[Any, ...] | None], ...]
     classes: tuple[str, ...] | None
     scaling: FeatureScaling
+    aliasing: Aliasing | None = None
 
     @property
     def input_names(self) -> list[str]:
@@ -74,12 +80,30 @@ class Encoding:
         return names
 
     @property
+    def kept(self) -> tuple[int, ...]:
+        """The inputs the model sees (all but the aliased ones), ascending."""
+        count = len(self.input_names)
+        return tuple(range(count)) if self.aliasing is None else self.aliasing.kept
+
+    @property
+    def model_input_names(self) -> list[str]:
+        """The names of the inputs the model sees, in order."""
+        names = self.input_names
+        return [names[i] for i in self.kept]
+
+    @property
     def numeric_inputs(self) -> list[bool]:
         """For each input: whether it is a numeric column (else one of a one-hot column's)."""
         flags: list[bool] = []
         for _, levels in self.columns:
             flags.extend([True] if levels is None else [False] * (len(levels) - 1))
         return flags
+
+    @property
+    def model_numeric_inputs(self) -> list[bool]:
+        """:attr:`numeric_inputs` of the inputs the model sees."""
+        flags = self.numeric_inputs
+        return [flags[i] for i in self.kept]
 
     @property
     def categorical(self) -> list[str]:
@@ -90,13 +114,17 @@ class Encoding:
         return {
             "columns": [[name, None if levels is None else list(levels)] for name, levels in self.columns],
             "classes": None if self.classes is None else list(self.classes),
+            "aliasing": None if self.aliasing is None else self.aliasing.state_dict(),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any], scaling: FeatureScaling) -> Encoding:
         columns = tuple((str(n), None if v is None else tuple(v)) for n, v in state["columns"])
         classes = None if state.get("classes") is None else tuple(state["classes"])
-        return cls(columns, classes, scaling)
+        encoding = cls(columns, classes, scaling)
+        return dataclasses.replace(
+            encoding, aliasing=Aliasing.from_state(state.get("aliasing"), len(encoding.input_names))
+        )
 
 
 @dataclass
@@ -104,7 +132,8 @@ class Encoded:
     """The tensors of a table and what was learned to make them.
 
     Attributes:
-        x: ``(N, inputs)`` features, scaled and rounded once to the requested dtype.
+        x: ``(N, inputs)`` features, scaled and rounded once to the requested dtype: every input
+            (a fixed encoding's: the model's inputs, the aliased ones left out).
         y: ``(N, 1)`` targets: numbers in ``dtype``, or int64 class labels; ``None`` for predict rows.
         encoding: the :class:`Encoding` used.
         rows: ``(N,)`` int64: each tensor row's row in the table (rows with a missing value dropped).
@@ -335,7 +364,10 @@ def encode_table(
         raise DataFileError(f"{table.path}: the features hold no information: each categorical one has one level")
     if not room_checked:
         check_room(table.path, n, columns, dtype)
-    x_np = np.empty((n, total), dtype=np.float64 if dtype == torch.float64 else np.float32)
+    # Each input's column in x: a fixed encoding's aliased inputs are read and left out.
+    kept = range(total) if fixed is None else fixed.kept
+    destination = dict(zip(kept, range(len(kept)), strict=True))
+    x_np = np.empty((n, len(kept)), dtype=np.float64 if dtype == torch.float64 else np.float32)
     starts = np.cumsum([0, *widths]).tolist()
     # (position, column, input, values): numeric columns wait for the scaling, as read (in chunks:
     # a whole column as one array would be a second copy of it).
@@ -366,7 +398,8 @@ def encode_table(
             )
         codes = codes.astype(np.int64)
         for k in range(1, len(levels)):
-            x_np[:, start + k - 1] = codes == k
+            if start + k - 1 in destination:
+                x_np[:, destination[start + k - 1]] = codes == k
     if fixed is None:
         by_input = {start: values for _, _, start, values in numeric}
 
@@ -382,12 +415,16 @@ def encode_table(
         scaling = fixed.scaling
     while numeric:
         position, c, start, values = numeric.pop(0)
+        if start not in destination:  # aliased: not the model's
+            del values
+            continue
+        column = destination[start]
         offset = 0
         for chunk in values.chunks:
             raw = chunk.to_numpy()
             with np.errstate(over="ignore"):  # an overflow is found and named just below
-                x_np[offset : offset + len(raw), start] = scaling.apply_column(start, raw)
-            bad = np.flatnonzero(~np.isfinite(x_np[offset : offset + len(raw), start]))
+                x_np[offset : offset + len(raw), column] = scaling.apply_column(start, raw)
+            bad = np.flatnonzero(~np.isfinite(x_np[offset : offset + len(raw), column]))
             if bad.size:
                 once = "" if scaling.identity else f" once scaled ({scaling.kind})"
                 label = f"feature {position + 1} ({names[c]!r})" if table.names is not None else table.column_label(c)
@@ -397,7 +434,7 @@ def encode_table(
                 )
             offset += len(raw)
         del values  # this column's chunks are let go of before the next one is converted
-    encoding = Encoding(tuple(columns), classes, scaling)
+    encoding = Encoding(tuple(columns), classes, scaling) if fixed is None else fixed
     return Encoded(torch.from_numpy(x_np), y, encoding, rows, dropped, table.num_rows, train_index)
 
 

@@ -21,17 +21,20 @@ from torchmetrics import MeanMetric
 from typing_extensions import Self, override
 
 from lit_basics.checkpoints import ALLOWED_CLASS_PATHS, check_checkpoint, is_plain
-from lit_basics.coefficients import CoefficientTable, coefficient_table, data_coefficient_table
+from lit_basics.coefficients import CoefficientTable, FitAnswer, data_fit_answer, fit_answer
 from lit_basics.data.loader import FullBatch
 from lit_basics.data.shards import RowShards, input_extremes, row_shards
 from lit_basics.errors import ArgumentError
+from lit_basics.fit_statistics import Glance
 from lit_basics.models.sgd import NotesSGD
 from lit_basics.reference import DataLoss, Objective, Optimum, optimum
 from lit_basics.validation import check_choice, check_nonnegative_float, check_positive_float, check_positive_int
 
-__all__ = ["Batch", "GradientDescentModule", "MetricKind", "Optimization"]
+__all__ = ["Batch", "GradientDescentModule", "MetricKind", "Optimization", "StdErrors"]
 
 Optimization = Literal["automatic", "manual"]
+#: The coefficient table's standard errors (:data:`lit_basics.coefficients.STD_ERRORS`).
+StdErrors = Literal["classical", "HC0", "HC1", "HC2", "HC3"]
 Batch = tuple[torch.Tensor, torch.Tensor]
 #: How a per-update metric combines over samples: ``"mean"`` is a batch mean (a loss), ``"count"``
 #: a batch total (correct predictions). Either way it is logged as a mean over all samples.
@@ -74,12 +77,17 @@ class GradientDescentModule(pl.LightningModule):
             each update still counted by Lightning. A mini-batch or a shuffled batch gets one
             update; the automatic twin always takes one (Lightning steps its optimizer).
             1 is one update per step, as before; the default is :data:`DEFAULT_UPDATES_PER_STEP`.
+        std_errors: the coefficient table's standard errors: ``"classical"`` (R's and
+            statsmodels' default) or White's robust ones (:attr:`robust_std_errors` says which a
+            family has: least squares ``HC0``-``HC3``, logistic and softmax ``HC0``).
     """
 
     #: The data loss, for the exact optimum (:mod:`lit_basics.reference`).
     data_loss: ClassVar[DataLoss] = "squared_error"
     #: The per-update metrics :meth:`update_metrics` returns, and how each combines over samples.
     update_metric_kinds: ClassVar[dict[str, MetricKind]] = {"loss": "mean"}
+    #: The robust standard errors this family's table has (statsmodels': OLS all four, Logit and MNLogit HC0).
+    robust_std_errors: ClassVar[tuple[str, ...]] = ("HC0", "HC1", "HC2", "HC3")
 
     w: torch.nn.Parameter
     b: torch.nn.Parameter
@@ -96,6 +104,7 @@ class GradientDescentModule(pl.LightningModule):
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
         momentum: float | Literal["auto"] = 0.0,
         nesterov: bool = False,
+        std_errors: StdErrors = "classical",
     ) -> None:
         super().__init__()
         # Everything is checked before a family draws w: a rejected model consumes no random numbers.
@@ -110,6 +119,13 @@ class GradientDescentModule(pl.LightningModule):
         self.l2 = check_nonnegative_float("l2", l2)
         self.l1 = check_nonnegative_float("l1", l1)
         self.updates_per_step = check_positive_int("updates_per_step", updates_per_step)
+        if std_errors in ("HC1", "HC2", "HC3") and std_errors not in self.robust_std_errors:
+            raise ArgumentError(
+                "std_errors",
+                f"{std_errors!r} corrects least squares' residuals; {type(self).__name__} has 'classical' or 'HC0' "
+                "(the sandwich of the likelihood's scores, as statsmodels' Logit and MNLogit and R's vcovHC)",
+            )
+        self.std_errors = check_choice("std_errors", std_errors, ("classical", *self.robust_std_errors))
         self.optimization = check_choice("optimization", optimization, ("automatic", "manual"))
         self.automatic_optimization = optimization == "automatic"
         self.momentum, self.nesterov = _checked_momentum(
@@ -250,8 +266,9 @@ class GradientDescentModule(pl.LightningModule):
         confidence: float = 0.95,
     ) -> CoefficientTable:
         """Every coefficient with its standard error, statistic, p-value and confidence interval,
-        in the units of the data's columns (:func:`~lit_basics.coefficients.coefficient_table`):
-        the table a fit writes as ``coefficients.csv``.
+        in the units of the data's columns, beside the exact optimum's value
+        (:func:`~lit_basics.coefficients.coefficient_table`): the table a fit writes as
+        ``coefficients.csv``.
 
         Args:
             datamodule: an :class:`~lit_basics.data.InMemoryDataModule` (its training rows, column
@@ -272,15 +289,39 @@ class GradientDescentModule(pl.LightningModule):
             >>> table.column("term"), [round(v, 4) for v in table.column("estimate")]
             (['(intercept)', 'x0'], [0.7477, 0.26])
         """
+        return self._answer(datamodule, x, y, confidence).table
+
+    def glance(self, datamodule: Any = None, *, x: torch.Tensor | None = None, y: torch.Tensor | None = None) -> Glance:
+        """The fit's statistics, one row, as R's ``summary()`` prints them under the coefficients
+        and broom's ``glance()`` names them (:mod:`lit_basics.fit_statistics`): least squares
+        ``r_squared``, ``adj_r_squared``, ``sigma``, the F test, ...; logistic and softmax the
+        deviances, ``aic``, ``bic``, McFadden's pseudo-R² and the likelihood-ratio test. What a
+        fit writes as ``glance.csv``; arguments as :meth:`coefficients`'.
+
+        Example:
+            >>> from lit_basics.data import LinearDataModule
+            >>> from lit_basics.models import LinearRegression
+            >>> dm = LinearDataModule()
+            >>> model = LinearRegression()
+            >>> best = model.optimum(dm.x, dm.y)
+            >>> with torch.no_grad():
+            ...     _ = model.w.copy_(best.w), model.b.copy_(best.b)
+            >>> glance = model.glance(dm)
+            >>> round(glance["r_squared"], 4), int(glance["df_residual"]), int(glance["nobs"])
+            (0.6894, 13, 15)
+        """
+        return self._answer(datamodule, x, y, 0.95).glance
+
+    def _answer(self, datamodule: Any, x: torch.Tensor | None, y: torch.Tensor | None, confidence: float) -> FitAnswer:
         if x is not None or y is not None:
             if x is None or y is None:
                 raise ArgumentError("x" if x is None else "y", "is needed too: give both x and y, or a datamodule")
-            return coefficient_table(self, x, y, confidence=confidence)
+            return fit_answer(self, x, y, confidence=confidence)
         if datamodule is None:
             datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         if datamodule is None or not hasattr(datamodule, "training_rows"):
             raise ArgumentError("datamodule", "is needed: the data the model was trained on (or give x and y)")
-        return data_coefficient_table(self, datamodule, confidence=confidence)
+        return data_fit_answer(self, datamodule, confidence=confidence)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

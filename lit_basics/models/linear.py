@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization
+from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization, StdErrors
 from lit_basics.validation import check_positive_int
 
 __all__ = ["LinearRegression", "mean_squared_error"]
@@ -38,6 +38,9 @@ class LinearRegression(GradientDescentModule):
             ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
             ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
         nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
+        std_errors: the coefficient table's standard errors: ``"classical"`` (default, as ``lm``)
+            or White's heteroskedasticity-robust ``"HC0"``, ``"HC1"``, ``"HC2"``, ``"HC3"`` (as
+            statsmodels' ``OLS(cov_type=...)`` and R's ``sandwich::vcovHC``).
 
     Example:
         >>> _ = torch.manual_seed(2017)
@@ -60,6 +63,7 @@ class LinearRegression(GradientDescentModule):
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
         momentum: float | Literal["auto"] = 0.0,
         nesterov: bool = False,
+        std_errors: StdErrors = "classical",
     ) -> None:
         check_positive_int("in_features", in_features)
         super().__init__(
@@ -72,6 +76,7 @@ class LinearRegression(GradientDescentModule):
             updates_per_step=updates_per_step,
             momentum=momentum,
             nesterov=nesterov,
+            std_errors=std_errors,
         )
         self.save_hyperparameters()
         self.in_features = in_features

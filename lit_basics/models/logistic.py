@@ -10,7 +10,13 @@ from torch import nn
 from torchmetrics.classification import BinaryAccuracy
 from typing_extensions import override
 
-from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, MetricKind, Optimization
+from lit_basics.models.base import (
+    DEFAULT_UPDATES_PER_STEP,
+    GradientDescentModule,
+    MetricKind,
+    Optimization,
+    StdErrors,
+)
 from lit_basics.reference import DataLoss
 from lit_basics.validation import check_choice, check_positive_int
 
@@ -52,6 +58,9 @@ class LogisticRegression(GradientDescentModule):
             ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
             ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
         nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
+        std_errors: the coefficient table's standard errors: ``"classical"`` (default, as ``glm``)
+            or the robust sandwich ``"HC0"`` (as statsmodels' ``Logit(cov_type="HC0")`` and R's
+            ``sandwich::vcovHC(type="HC0")``).
 
     Example:
         >>> model = LogisticRegression()
@@ -63,6 +72,8 @@ class LogisticRegression(GradientDescentModule):
 
     data_loss: ClassVar[DataLoss] = "logistic"
     update_metric_kinds: ClassVar[dict[str, MetricKind]] = {"loss": "mean", "acc": "count"}
+    #: statsmodels' Logit has the sandwich HC0 (no small-sample correction of a likelihood's).
+    robust_std_errors: ClassVar[tuple[str, ...]] = ("HC0",)
 
     def __init__(
         self,
@@ -77,6 +88,7 @@ class LogisticRegression(GradientDescentModule):
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
         momentum: float | Literal["auto"] = 0.0,
         nesterov: bool = False,
+        std_errors: StdErrors = "classical",
     ) -> None:
         check_positive_int("in_features", in_features)
         check_choice("loss", loss, ("bce_with_logits", "notes"))
@@ -90,6 +102,7 @@ class LogisticRegression(GradientDescentModule):
             updates_per_step=updates_per_step,
             momentum=momentum,
             nesterov=nesterov,
+            std_errors=std_errors,
         )
         self.save_hyperparameters()
         self.in_features = in_features

@@ -10,7 +10,7 @@ from torch import nn
 from typing_extensions import override
 
 from lit_basics.errors import ArgumentError
-from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization
+from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, Optimization, StdErrors
 from lit_basics.models.legendre import legendre_features, legendre_to_power
 from lit_basics.models.linear import mean_squared_error
 from lit_basics.validation import check_choice, check_positive_int
@@ -48,6 +48,9 @@ class PolynomialRegression(GradientDescentModule):
             ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
         nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
         basis: ``"power"`` (``x, x², ...``, the notes, the default) or ``"legendre"``.
+        std_errors: the coefficient table's standard errors: ``"classical"`` (default, as ``lm``)
+            or White's heteroskedasticity-robust ``"HC0"``, ``"HC1"``, ``"HC2"``, ``"HC3"`` (as
+            statsmodels' ``OLS(cov_type=...)`` and R's ``sandwich::vcovHC``).
 
     Example:
         >>> model = PolynomialRegression(degree=3)
@@ -69,6 +72,7 @@ class PolynomialRegression(GradientDescentModule):
         momentum: float | Literal["auto"] = 0.0,
         nesterov: bool = False,
         basis: Literal["power", "legendre"] = "power",
+        std_errors: StdErrors = "classical",
     ) -> None:
         check_positive_int("degree", degree)
         check_choice("basis", basis, ("power", "legendre"))
@@ -87,6 +91,7 @@ class PolynomialRegression(GradientDescentModule):
             updates_per_step=updates_per_step,
             momentum=momentum,
             nesterov=nesterov,
+            std_errors=std_errors,
         )
         self.save_hyperparameters()
         self.degree = degree

@@ -11,7 +11,13 @@ from torchmetrics.classification import MulticlassAccuracy
 from typing_extensions import override
 
 from lit_basics.errors import ArgumentError
-from lit_basics.models.base import DEFAULT_UPDATES_PER_STEP, GradientDescentModule, MetricKind, Optimization
+from lit_basics.models.base import (
+    DEFAULT_UPDATES_PER_STEP,
+    GradientDescentModule,
+    MetricKind,
+    Optimization,
+    StdErrors,
+)
 from lit_basics.reference import DataLoss
 from lit_basics.validation import check_positive_int
 
@@ -44,6 +50,8 @@ class SoftmaxRegression(GradientDescentModule):
             ``p -= lr·v``); 0 (default) is the notes' plain gradient descent; ``"auto"`` (with
             ``lr="auto"``): the best ``(lr, β)`` for this problem and start.
         nesterov: Nesterov's momentum (``p -= lr·(g + β·v)``); needs ``momentum > 0``.
+        std_errors: the coefficient table's standard errors: ``"classical"`` (default, as
+            ``MNLogit``) or the robust sandwich ``"HC0"`` (as ``MNLogit(cov_type="HC0")``).
 
     Example:
         >>> model = SoftmaxRegression(in_features=4, num_classes=3)
@@ -57,6 +65,8 @@ class SoftmaxRegression(GradientDescentModule):
 
     data_loss: ClassVar[DataLoss] = "softmax"
     update_metric_kinds: ClassVar[dict[str, MetricKind]] = {"loss": "mean", "acc": "count"}
+    #: statsmodels' MNLogit has the sandwich HC0 (no small-sample correction of a likelihood's).
+    robust_std_errors: ClassVar[tuple[str, ...]] = ("HC0",)
 
     def __init__(
         self,
@@ -71,6 +81,7 @@ class SoftmaxRegression(GradientDescentModule):
         updates_per_step: int = DEFAULT_UPDATES_PER_STEP,
         momentum: float | Literal["auto"] = 0.0,
         nesterov: bool = False,
+        std_errors: StdErrors = "classical",
     ) -> None:
         check_positive_int("in_features", in_features)
         if num_classes is None:
@@ -91,6 +102,7 @@ class SoftmaxRegression(GradientDescentModule):
             updates_per_step=updates_per_step,
             momentum=momentum,
             nesterov=nesterov,
+            std_errors=std_errors,
         )
         self.save_hyperparameters()
         self.in_features = in_features
