@@ -52,6 +52,8 @@ FLOAT32_TOLERANCE = 1e-5
 RELATION_TERMS = 4
 #: A term of a relation whose share of the column is below this is rounding, not a term.
 _NEGLIGIBLE = 1e-6
+#: Up to this many candidate terms, the fewest that explain an aliased column are searched for.
+_SEARCH_TERMS = 64
 
 
 def tolerance_for(dtype: torch.dtype) -> float:
@@ -191,6 +193,7 @@ def find_aliasing(
     norms = np.linalg.norm(a, axis=0)
     scale = np.where(norms > 0, norms, 1.0)
     a = a / scale  # equilibrated: every column of norm 1 (the test is per column, so unchanged)
+    columns = a.copy()  # the design's columns (as R factors: the same inner products), for the relations
     aliased: list[int] = []
     relations: list[str | None] = []
     kept = [0]
@@ -202,7 +205,8 @@ def find_aliasing(
         # A constant column is the intercept's multiple (equilibrated: its whole norm is 1).
         if centred[j] <= tolerance or residual <= tolerance * centred[j]:
             aliased.append(j - 1)
-            relations.append(_relation(a, j, kept, scale, names))
+            bound = tolerance * max(float(centred[j]), tolerance)
+            relations.append(_relation(columns, j, kept, scale, names, bound))
             continue
         _reflect(a, row, j)
         kept.append(j)
@@ -222,23 +226,46 @@ def _reflect(a: np.ndarray, row: int, column: int) -> None:
     a[row:, column:] -= 2.0 * np.outer(v, v @ a[row:, column:])
 
 
-def _relation(a: np.ndarray, column: int, kept: list[int], scale: np.ndarray, names: list[str]) -> str | None:
-    """``column`` as a combination of the ``kept`` columns before it, in the columns' units (text),
-    or ``None`` when it has more than :data:`RELATION_TERMS` terms."""
-    count = len(kept)
-    block = a[:count, kept]  # upper triangular: the kept columns after their reflections
-    solution = np.linalg.lstsq(block, a[:count, column], rcond=None)[0]
-    coefficients = solution * scale[column] / scale[kept]  # undo the equilibration
-    # A term is one whose share of the column is more than rounding (equilibrated: norms are 1).
-    terms = [(c, k) for c, k, s in zip(coefficients, kept, solution, strict=True) if abs(s) > _NEGLIGIBLE]
+def _relation(
+    columns: np.ndarray, column: int, kept: list[int], scale: np.ndarray, names: list[str], bound: float
+) -> str | None:
+    """``column`` as the fewest of the ``kept`` columns before it that leave a residual within
+    ``bound`` (the aliasing test's), in the columns' units (text); ``None`` when it takes more than
+    :data:`RELATION_TERMS` terms.
+
+    All the kept columns give a relation whose coefficients carry the data's rounding amplified by
+    those columns' own collinearity (float32 Longley: ``- 0.000229 GNPDEFL`` beside ``GNP - UNEMP``);
+    the term of least weight is dropped while what is left still explains the column, and the
+    relation is solved again on the terms that are left (R's ``alias()`` gives the same for exact
+    data)."""
+    terms = list(kept)
+    target = columns[:, column]
+
+    def solve(subset: list[int]) -> tuple[np.ndarray, float]:
+        coefficients = np.linalg.lstsq(columns[:, subset], target, rcond=None)[0]
+        return coefficients, float(np.linalg.norm(target - columns[:, subset] @ coefficients))
+
+    coefficients, _ = solve(terms)
+    if len(terms) > _SEARCH_TERMS:  # too many to search: only an exact sparse relation is shown
+        terms = [k for k, c in zip(terms, coefficients, strict=True) if abs(c) > _NEGLIGIBLE]
+        coefficients, residual = solve(terms) if terms else (np.zeros(0), float(np.linalg.norm(target)))
+        if residual > bound or len(terms) > RELATION_TERMS:
+            return None
+    while terms:
+        weakest = int(np.argmin(np.abs(coefficients)))  # equilibrated: |coefficient| is the term's weight
+        fewer = terms[:weakest] + terms[weakest + 1 :]
+        trial, residual = solve(fewer) if fewer else (np.zeros(0), float(np.linalg.norm(target)))
+        if residual > bound:
+            break
+        terms, coefficients = fewer, trial
+    if len(terms) > RELATION_TERMS:
+        return None
     name = names[column - 1]
     if not terms:
         return f"{name} = 0"
-    if len(terms) > RELATION_TERMS:
-        return None
     text = ""
-    for position, (coefficient, k) in enumerate(terms):
-        number = f"{abs(coefficient):.6g}"  # 6 digits: float32 data's rounding of 1 is 1
+    for position, (coefficient, k) in enumerate(zip(coefficients * scale[column] / scale[terms], terms, strict=True)):
+        number = f"{abs(coefficient):.4g}"  # 4 digits, as R's summary: float32 data's rounding stays out
         piece = number if k == 0 else names[k - 1] if number == "1" else f"{number} {names[k - 1]}"
         sign = "-" if coefficient < 0 else "+"
         text += (f"-{piece}" if sign == "-" else piece) if position == 0 else f" {sign} {piece}"
