@@ -283,3 +283,47 @@ def test_a_table_of_fewer_rows_than_inputs_fits_through_the_cli(tmp_path, monkey
     assert table["term"].tolist() == ["(intercept)", *(f"name=n{i}" for i in range(1, 6)), "a"]
     assert table["note"].tolist() == [""] * 6 + ["aliased"]
     assert table.loc[6, "estimate"] == ""
+
+
+def test_the_digits_that_are_right_against_statsmodels_optimum(tmp_path):
+    """statsmodels' spector on its raw columns (κ = 5.7e4): after 4,000 updates of the best
+    momentum an estimate has fewer than 4 right digits. The table says which, against the exact
+    optimum (statsmodels' Logit, an independent referee), and how far in standard errors, and warns."""
+    from lit_basics.callbacks import AutomaticStep
+    from lit_basics.coefficients import DIGITS_WANTED
+
+    spector = sm.datasets.spector.load_pandas().data
+    dm = ArrayDataModule(path=write(spector, tmp_path / "spector.csv"), target="GRADE")
+    torch.manual_seed(2017)
+    model = LogisticRegression(in_features=3, lr="auto", momentum="auto", optimization="manual")
+    trainer = tiny_trainer(4000, precision="64-true", callbacks=[AutomaticStep()])
+    trainer.fit(model, dm)
+    with pytest.warns(
+        NotConvergedWarning, match=r"is right to \d\.\d significant digits only \(R's summary prints 4\)"
+    ):
+        table = model.coefficients(dm)
+    result = sm.Logit(spector["GRADE"], sm.add_constant(spector[["GPA", "TUCE", "PSI"]])).fit(disp=0, tol=1e-12)
+    optimum = np.asarray(result.params)
+    np.testing.assert_allclose(table.column("optimum"), optimum, rtol=1e-8)
+    estimates = np.asarray(table.column("estimate"))
+    digits = -np.log10(np.abs(estimates - optimum) / np.abs(optimum))
+    assert table.accuracy is not None
+    assert table.accuracy.digits == pytest.approx(digits.min(), abs=1e-6)
+    assert table.accuracy.term == table.column("term")[int(digits.argmin())]
+    assert table.accuracy.digits < DIGITS_WANTED
+    assert not table.converged
+    distance = np.abs(estimates - optimum) / np.asarray(table.column("std_error"))  # at the trained parameters
+    assert table.accuracy.distance == pytest.approx(distance.max(), rel=1e-9)
+    assert table.accuracy.line().startswith(f"Estimates: within {table.accuracy.distance:.2g} standard errors")
+    assert table.warning is not None
+    assert "standardized features (--data.init_args.scale=standardize)" in table.warning
+    # Standardised, the same fit reaches the optimum: no warning, every digit right that float64 holds.
+    standardized = ArrayDataModule(path=str(tmp_path / "spector.csv"), target="GRADE", scale="standardize")
+    torch.manual_seed(2017)
+    model = LogisticRegression(in_features=3, lr="auto", momentum="auto", optimization="manual")
+    tiny_trainer(2000, precision="64-true", callbacks=[AutomaticStep()]).fit(model, standardized)
+    table = model.coefficients(standardized)
+    assert table.converged
+    assert table.warning is None
+    assert table.accuracy is not None
+    assert table.accuracy.digits > 10

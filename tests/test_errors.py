@@ -239,6 +239,19 @@ CONFIG_CASES = [
         "gradient descent by hand (p -= lr * p.grad; momentum and nesterov are the model's own arguments); got 'Adam' "
         "with {}: use optimization='automatic' for other optimizers",
     ),
+    (
+        "std_errors_of_least_squares",
+        [LOGISTIC, "--model.std_errors=HC1"],
+        "error: model.init_args.std_errors 'HC1' corrects least squares' residuals; LogisticRegression has "
+        "'classical' or 'HC0' (the sandwich of the likelihood's scores, as statsmodels' Logit and MNLogit and R's "
+        "vcovHC)",
+    ),
+    (
+        "std_errors_unknown",
+        [LINEAR, "--model.std_errors=HC4"],
+        "error: model.init_args.std_errors: Expected a typing.Literal['classical', 'HC0', 'HC1', 'HC2', 'HC3']. "
+        "Got value: HC4",
+    ),
     # optimizer and its kwargs
     (
         "optimizer_name",

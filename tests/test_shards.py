@@ -6,6 +6,7 @@ process."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from palmerpenguins import load_penguins
 
 from lit_basics.callbacks import CoefficientsCSV
 from lit_basics.cli.app import planned_processes
-from lit_basics.coefficients import data_coefficient_table
+from lit_basics.coefficients import data_fit_answer
 from lit_basics.data import ArrayDataModule, DataFileError
 from lit_basics.data.reader import read_batches, read_table
 from lit_basics.data.scaling import ColumnMoments
@@ -184,10 +185,12 @@ class Probe(pl.Callback):
         with torch.no_grad():
             pl_module.w.copy_(diagnosis.optimum.w.reshape(pl_module.w.shape))
             pl_module.b.copy_(diagnosis.optimum.b.reshape(pl_module.b.shape))
-            table = data_coefficient_table(pl_module, dm, best=diagnosis.optimum, warn=False)
+            answer = data_fit_answer(pl_module, dm, best=diagnosis.optimum, warn=False)
             pl_module.w.copy_(saved[0])
             pl_module.b.copy_(saved[1])
+        table = answer.table
         found["table"] = {column: table.column(column) for column in ("estimate", "std_error", "statistic")}
+        found["glance"] = {k: v for k, v in answer.glance.as_dict().items() if not math.isnan(v)}
         (self.directory / f"rank{trainer.global_rank}-of-{trainer.world_size}.json").write_text(json.dumps(found))
 
 
@@ -196,7 +199,8 @@ class Probe(pl.Callback):
 #: polynomial (the map of x learned from every shard's extremes).
 FITS = {
     "softmax": (SoftmaxRegression, {"num_classes": 3, "lr": 0.5, "l2": 0.01}, TABLE),
-    "least-squares": (LinearRegression, {"lr": 0.1}, {**TABLE, "target": "body_mass_g"}),
+    # Robust standard errors: the leverages and the scores' sums over every shard's rows.
+    "least-squares": (LinearRegression, {"lr": 0.1, "std_errors": "HC3"}, {**TABLE, "target": "body_mass_g"}),
     "legendre": (
         PolynomialRegression,
         {"degree": 3, "basis": "legendre", "lr": 0.1},
@@ -242,6 +246,9 @@ def test_two_processes_each_hold_their_shard_and_agree_with_one(tmp_path, case):
         assert rank["max_stable_lr"] == pytest.approx(one["max_stable_lr"], rel=1e-9)
         for column, values in one["table"].items():
             np.testing.assert_allclose(rank["table"][column], values, rtol=1e-6, atol=1e-9)
+        assert rank["glance"].keys() == one["glance"].keys()
+        for name, value in one["glance"].items():
+            assert rank["glance"][name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
     # The standardized numeric inputs (the scaling advice) sum to zero over every shard together;
     # the one-hot ones are left 0/1.
     numeric = np.array(one["numeric"])
