@@ -2,7 +2,8 @@
 # GPU check (<= 5 minutes on one GPU): every config on the GPU, the automatic twin and the manual
 # twin (1 update per step, and the configs' updates_per_step), a one-GPU DDP run, a user's own
 # table (the breast-cancer CSV, standardised: fit, then predict new rows from the checkpoint), a
-# `lit-basics compare` of the notes' linear regression, the penguins (fit, predict by class name), a
+# `lit-basics compare` of the notes' linear regression, the penguins (fit, predict by class name; a
+# logistic regression with robust standard errors and its answer), a
 # 1M-row CSV fit with the data on the GPU, a float64 fit of NIST's Filip polynomial (Legendre basis)
 # with its certified digits, and the benchmark's CUDA section; prints a summary table.
 # Needs the dev extras for the tables (pip install -e ".[dev]").
@@ -49,6 +50,15 @@ pg=(--model SoftmaxRegression --model.l2=0.01 --model.lr=auto --data ArrayDataMo
     --trainer.accelerator=gpu --trainer.enable_progress_bar=false)
 run "penguins-fit" fit "${pg[@]}"
 run "penguins-predict" predict "${pg[@]}" --ckpt_path last --data.predict_path "$work/penguins/new.csv"
+# The model's answer on the GPU: a logistic regression of the penguins' sex with robust (HC0)
+# standard errors, float64, momentum auto; the table, glance.csv and the digits line are computed there.
+run "penguins-robust-fit" fit --model LogisticRegression --model.lr=auto --model.momentum=auto \
+  --model.std_errors=HC0 --data ArrayDataModule --data.path "$work/penguins/train.csv" --data.target sex \
+  --data.features '[island, bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]' \
+  --data.missing=drop --data.scale=standardize --trainer.precision=64-true --trainer.accelerator=gpu \
+  --trainer.max_steps=1000 --trainer.enable_progress_bar=false
+robust=$(grep -E "^Estimates:" "$work/penguins-robust-fit.log" | tail -1)
+results+=("| penguins-robust-fit answer | $([ -n "$robust" ] && echo ok || echo FAILED) | - | ${robust:-no digits line} |")
 python -c "import sys; sys.path.insert(0, 'scripts'); from pathlib import Path; import tables_benchmark as t; \
 t.write_tables(Path(sys.argv[1]), 1_000_000)" "$work"
 run "table-1m-fit" fit --model LogisticRegression --data ArrayDataModule --data.path "$work/t1000000.csv" \
