@@ -264,7 +264,7 @@ display(Image(events.Images("figure/LogisticRegression")[-1].encoded_image_strin
 # %% [markdown]
 # ## 离最优还有多远，以及模型给出的回答
 #
-# 1000 次更新之后，损失仍然高于它的最小值：这个问题在最优点处 κ ≈ 850（notebook 3 解释了 κ），在 `lr = 1` 时普通的梯度下降需要大约 17,000 次更新才能使损失差距降到 10⁻³。用 `lr: auto` 和 `momentum: auto`，并在 float64 下训练（`precision="64-true"`），1000 次更新就能到达最优，这时的系数表就是统计学家期待的回答：每个系数都以成绩的单位表示（除以最大值的缩放已经还原），附上它的标准误、`z` 统计量、p 值和 95 % 置信区间，和 R 的 `glm`、statsmodels 的 `Logit` 打印的一样。
+# 1000 次更新之后，损失仍然高于它的最小值：这个问题在最优点处 κ ≈ 850（notebook 3 解释了 κ），在 `lr = 1` 时普通的梯度下降需要大约 17,000 次更新才能使损失差距降到 10⁻³。用 `lr: auto` 和 `momentum: auto`，并在 float64 下训练（`precision="64-true"`），3000 次更新就能到达最优（最后一行说明与精确最优解相比有几位有效数字是对的：κ ≈ 850 时，即使损失差距只有 10⁻⁹，1000 次更新之后第四位数字仍然不对），这时的系数表就是统计学家期待的回答：每个系数都以成绩的单位表示（除以最大值的缩放已经还原），附上它的标准误、`z` 统计量、p 值和 95 % 置信区间，和 R 的 `glm`、statsmodels 的 `Logit` 打印的一样。
 
 # %%
 from lit_basics.diagnostics import diagnose
@@ -274,10 +274,12 @@ torch.manual_seed(2017)
 print(diagnose(LogisticRegression(), data.x, data.y).summary())
 
 torch.manual_seed(2017)
-fast = fit(LogisticRegression(lr="auto", momentum="auto"), "auto", precision="64-true")
+fast = fit(LogisticRegression(lr="auto", momentum="auto"), "auto", updates=3000, precision="64-true")
 print(f"lr = {fast.lr:.4g}, momentum = {fast.momentum:.3g}")
 print(f"final loss gap: {scalars('auto', 'train/loss_gap')[-1][1]:.3g}")
-print(fast.coefficients(LogisticDataModule()).to_text())
+table = fast.coefficients(LogisticDataModule())
+print(table.to_text())
+print(table.accuracy.line())
 
 # %% [markdown]
 # 两门成绩都有影响（p 值远小于 0.05）：考试 1 每多一分，录取的对数几率增加约 0.21，考试 2 每多一分增加约 0.20。
