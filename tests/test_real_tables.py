@@ -269,12 +269,12 @@ def test_an_encoded_table_larger_than_the_memory_left_is_refused_before_it_is_al
     """rows x inputs floats beyond what this process can allocate is one error naming the size, the
     memory left and the column that one-hot encodes into most inputs, not a MemoryError or the OOM
     killer."""
-    from lit_basics.data import encoding
+    from lit_basics.data import memory
 
     path = tmp_path / "ids.csv"
     path.write_text("name,a,y\n" + "".join(f"id{i},{i % 3},{i % 2}\n" for i in range(40)))
-    assert (encoding.available_memory() or 0) > 0  # read from /proc/meminfo on Linux
-    monkeypatch.setattr(encoding, "available_memory", lambda: 5000)  # 40 x 40 float32 take 6400 bytes
+    assert (memory.available_memory() or 0) > 0  # read from /proc/meminfo on Linux
+    monkeypatch.setattr(memory, "available_memory", lambda: 5000)  # 40 x 40 float32 take 6400 bytes
     message = (
         rf"^{re.escape(str(path))}: the encoded features would take 6.2 KiB \(40 rows x 40 inputs, float32\) and "
         r"4.9 KiB of memory is available: 'name' alone is one-hot encoded into 39 inputs; leave it out with "
@@ -291,7 +291,7 @@ def test_an_encoded_table_larger_than_the_memory_left_is_refused_before_it_is_al
         warnings.simplefilter("ignore", AliasedInputsWarning)  # a shard's streaming pass says it first
         with pytest.raises(DataFileError, match=message):
             held()
-    monkeypatch.setattr(encoding, "available_memory", lambda: 6400)
+    monkeypatch.setattr(memory, "available_memory", lambda: 6400)
     with pytest.warns(AliasedInputsWarning, match=r": a \(a combination of more than 4 terms\)$"):
         dm = held()  # 41 columns (the intercept too) on 40 rows: the last, 'a', is left out
     assert dm.x.shape == (40, 39)

@@ -4,36 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from typing_extensions import override
 
-from lit_basics.data.aliasing import Aliasing, check_inputs_left, find_aliasing, fold_r, tolerance_for
 from lit_basics.data.base import AliasedInputsWarning, InMemoryDataModule, as_rows, check_path, precision_dtype
-from lit_basics.data.encoding import MISSING, Encoded, Encoding, Layout, Missing, check_room, encode_table, learn_layout
-from lit_basics.data.reader import (
-    DataFileError,
-    Header,
-    Table,
-    check_delimiter,
-    one_column_hint,
-    read_batches,
-    read_header,
-    read_table,
-    scan_table,
-)
-from lit_basics.data.scaling import ColumnMoments, FeatureScaling, Scale
+from lit_basics.data.columns import ColumnRef
+from lit_basics.data.encoding import MISSING, Encoded, Encoding, Missing
+from lit_basics.data.layout import Layout
+from lit_basics.data.pipeline import TableRead, encode, learn, training_aliasing
+from lit_basics.data.rows import HeldRows
+from lit_basics.data.scaling import Scale
 from lit_basics.data.shards import RowShards
-from lit_basics.errors import ArgumentError, RankZeroSaysError, UserError
+from lit_basics.data.table import DataFileError, check_delimiter
+from lit_basics.errors import ArgumentError, RankZeroSaysError
 from lit_basics.validation import check_choice
 
 __all__ = ["ArrayDataModule"]
-
-
-ColumnRef = int | str
 
 
 class ArrayDataModule(InMemoryDataModule):
@@ -174,203 +163,79 @@ class ArrayDataModule(InMemoryDataModule):
     def _load_table(
         self, path: str, target: ColumnRef | None, features: list[ColumnRef] | None, categorical: list[ColumnRef] | None
     ) -> None:
-        """Read, select, encode and scale the table in one pass (see :func:`encode_table`)."""
-        header = read_header(path, delimiter=self.delimiter, header=self.header)
-        if header.num_columns < 2:
-            raise DataFileError(
-                f"{path}: expected at least one feature and a target per line, found 1 column" + one_column_hint(header)
-            )
-        target_column, feature_columns = select_columns(header, target, features)
-        categorical_columns = select_categorical(header, categorical, feature_columns)
-        self.target_name = header.names[target_column] if header.names is not None else None
-        columns = [*feature_columns, target_column]
-        # What the streaming pass (shard=True) and the whole read take alike.
-        common: dict[str, Any] = {
-            "feature_columns": feature_columns,
-            "target_column": target_column,
-            "categorical": categorical_columns,
-            "missing": self.missing,
-            "scale": self.scale,
-            "split": self._split,
-        }
+        """The pipeline (:mod:`~lit_basics.data.pipeline`): read the header and choose the columns,
+        learn the layout in one pass, then encode every used row (``shard=True``: in ``setup``, each
+        process its own, :meth:`_read_shard`)."""
+        read = TableRead.open(
+            path,
+            delimiter=self.delimiter,
+            header=self.header,
+            target=target,
+            features=features,
+            categorical=categorical,
+            missing=self.missing,
+            scale=self.scale,
+        )
+        self.target_name = read.names[read.target_column] if read.names is not None else None
+        layout = learn(read, self._num_classes, self._split)
+        if layout.encoding.classes is not None:
+            self._num_classes = len(layout.encoding.classes)
         if self.shard:
-            layout = learn_layout(
-                lambda start: scan_table(path, start, delimiter=header.delimiter, columns=columns, header=self.header),
-                num_classes=self._num_classes,
-                **common,
-            )
-            if layout.encoding.classes is not None:
-                self._num_classes = len(layout.encoding.classes)
-            aliasing = self._layout_aliasing(
-                layout, header.delimiter, feature_columns, target_column, categorical_columns
-            )
+            aliasing = training_aliasing(read, layout, self._num_classes)
             layout = dataclasses.replace(layout, encoding=dataclasses.replace(layout.encoding, aliasing=aliasing))
-            self._install_layout(layout, header.delimiter, feature_columns, target_column, categorical_columns)
+            self._install_layout(layout, read)
             if aliasing.aliased:
                 warnings.warn(aliasing.summary(layout.encoding.input_names), AliasedInputsWarning, stacklevel=2)
             return
 
-        def encode(fixed: Encoding | None) -> tuple[Table, Encoded]:
-            table = read_table(path, delimiter=header.delimiter, columns=columns, header=self.header)
-            encoded = encode_table(table, num_classes=self._num_classes, fixed=fixed, dtype=self._dtype, **common)
-            return table, encoded
+        def encoded(fixed: Encoding | None) -> Encoded:
+            return encode(read, layout, HeldRows.whole(layout), num_classes=self._num_classes, dtype=self._dtype,
+                          fixed=fixed)  # fmt: skip
 
-        table, encoded = encode(None)
-        if encoded.encoding.classes is not None:
-            self._num_classes = len(encoded.encoding.classes)
-        self._set_encoded(encoded, table, lambda fixed: encode(fixed)[1])
+        self._set_encoded(encoded(None), layout.table, encoded)
 
     @property
     def num_classes(self) -> int | None:
         return self._num_classes
 
-    def _layout_aliasing(
-        self, layout: Layout, delimiter: str | None, features: list[int], target: int, categorical: list[int]
-    ) -> Aliasing:
-        """The aliased inputs of a table read in shards (``shard=True``): before any process holds
-        its rows (the model's ``in_features`` is known now), one more streaming pass over the
-        training rows folds the ``R`` factor of their design, batch by batch, in the columns' units."""
-        assert self.path is not None
-        train = layout.rows if layout.train_index is None else layout.rows[layout.train_index.numpy()]
-        mask = np.zeros(layout.table.num_rows, dtype=bool)
-        mask[train] = True
-        columns = [*features, target]
-        text = [c for c in columns if not layout.table.numeric(c)]
-        r: torch.Tensor | None = None
-        for table in read_batches(
-            self.path, delimiter=delimiter, columns=columns, text=text, header=self.header, rows=mask
-        ):
-            part = encode_table(
-                table,
-                feature_columns=features,
-                target_column=target,
-                categorical=categorical,
-                missing=self.missing,
-                num_classes=self._num_classes,
-                fixed=layout.encoding,  # the levels learned; no scaling yet, nothing left out
-                room_checked=True,
-            )
-            ones = torch.ones(part.x.shape[0], 1, dtype=torch.float64)
-            r = fold_r(r, torch.cat([ones, part.x.to(torch.float64)], dim=1))
-        assert r is not None
-        aliasing = find_aliasing(r, tolerance=tolerance_for(torch.float32), names=layout.encoding.input_names)
-        check_inputs_left(aliasing, layout.table.path)
-        return aliasing
-
     def _read_shard(self, trainer: Any) -> None:
         """Read this process's rows of the table (``shard=True``; :meth:`setup`): its block of the
         training rows and of the held-out rows (the blocks the loaders would cut), nothing else;
         the scaling statistics summed over every process's training rows."""
-        layout, (delimiter, feature_columns, target_column, categorical) = self._layout, self._shard_columns
+        layout, read = self._layout, self._read
         assert layout is not None
-        assert self.path is not None
-        path = self.path
+        assert read is not None
         rank, world = int(trainer.global_rank), int(trainer.world_size)
-        n = int(layout.rows.size)
-        train = np.arange(n) if layout.train_index is None else layout.train_index.numpy()
-        held_out = self._held_out
-
-        def block(index: np.ndarray) -> np.ndarray:
-            if index.size < world:
-                raise ArgumentError(
-                    "shard", f"{index.size} row(s) cannot be shared by {world} processes (one each at least)"
-                )
-            return index[rank * index.size // world : (rank + 1) * index.size // world]
-
-        train_rows = layout.rows[block(train)]
-        val_rows = None if held_out is None else layout.rows[block(held_out)]
-        mask = np.zeros(layout.table.num_rows, dtype=bool)
-        mask[train_rows] = True
-        if val_rows is not None:
-            mask[val_rows] = True
+        held = HeldRows.shard(layout, self._held_out, rank, world)
         dtype = precision_dtype(trainer)
         self._wide, self._dtype = dtype == torch.float64, dtype
-        shards = RowShards(trainer.strategy, int(train.size))
-        columns = [*feature_columns, target_column]
-        text = [c for c in columns if not layout.table.numeric(c)]
-        numeric = layout.encoding.numeric_inputs
-        width = len(layout.encoding.kept)  # the model's inputs (the aliased ones are left out as encoded)
-        numeric_columns = [c for c, (_, levels) in zip(feature_columns, layout.encoding.columns, strict=True)
-                           if levels is None]  # fmt: skip
-        in_training = np.zeros(layout.table.num_rows, dtype=bool)
-        in_training[train_rows] = True
-        local_rows = int(mask.sum())
-        # Where each file row held goes: the training rows first, then the held-out rows, each in
-        # file order, so that both splits are blocks of rows (views, never copies).
-        held = train_rows if val_rows is None else np.concatenate([train_rows, val_rows])
-        destination = np.zeros(layout.table.num_rows, dtype=np.int64)
-        destination[held] = np.arange(local_rows)
+        total = int(layout.rows.size if layout.train_index is None else layout.train_index.numel())
+        shards = RowShards(trainer.strategy, total)
 
-        def batches() -> Iterator[Table]:
-            return read_batches(path, delimiter=delimiter, columns=columns, text=text, header=self.header, rows=mask)
+        def problems(mine: str | None) -> None:  # every process stops with one: none waits in a collective
+            found = [p for p in shards.gather_objects(mine) if p is not None]
+            if found:  # rank 0 says why (one line, not one per process)
+                raise DataFileError(found[0]) if shards.rank == 0 else RankZeroSaysError(found[0])
 
-        def statistics() -> FeatureScaling:
-            # The numeric inputs' moments over this process's training rows, merged over the shards.
-            moments = ColumnMoments.empty(len(numeric_columns))
-            if self.scale != "none":
-                for table in batches():
-                    training = in_training[table.file_rows]
-                    if training.any() and numeric_columns:
-                        moments.update(
-                            np.column_stack([table.columns[c].to_numpy()[training] for c in numeric_columns])
-                        )
-                moments = moments.across(shards)
-            return FeatureScaling.from_moments(self.scale, moments, numeric, layout.encoding.input_names)
-
-        def encode(fixed: Encoding) -> Encoded:
-            # Batch by batch into the tensors: the shard is never held as read.
-            x = torch.empty(local_rows, width, dtype=self._dtype)
-            labels = fixed.classes is not None or self._num_classes is not None
-            y = torch.empty(local_rows, 1, dtype=torch.int64 if labels else self._dtype)
-            for table in batches():
-                part = encode_table(
-                    table,
-                    feature_columns=feature_columns,
-                    target_column=target_column,
-                    categorical=categorical,
-                    missing=self.missing,
-                    num_classes=self._num_classes,
-                    fixed=fixed,
-                    dtype=self._dtype,
-                    room_checked=True,  # for the whole shard, before its tensors were allocated
-                )
-                assert part.y is not None
-                where = torch.from_numpy(destination[table.file_rows])
-                x[where], y[where] = part.x, part.y
-            return Encoded(x, y, fixed, held, 0, layout.table.num_rows, None)
-
-        encoded: Encoded | None = None
-        problem: str | None = None
-        try:
-            check_room(path, local_rows, layout.encoding.columns, self._dtype)
-            scaling = statistics()
-            encoding = dataclasses.replace(layout.encoding, scaling=scaling)
-            encoded = encode(encoding)
-        except UserError as exc:  # every process stops with it: none is left waiting in a collective
-            problem = str(exc)
-        problems = [p for p in shards.gather_objects(problem) if p is not None]
-        if problems:  # every process stops; rank 0 says why (one line, not one per process)
-            if shards.rank == 0:
-                raise DataFileError(problems[0])
-            raise RankZeroSaysError(problems[0])
-        assert encoded is not None
+        encoded = encode(read, layout, held, num_classes=self._num_classes, dtype=self._dtype, shards=shards,
+                         problems=problems)  # fmt: skip
         assert encoded.y is not None
         self.x, self.y = encoded.x, encoded.y
+        training = int(held.training.sum())
         self._train_index = self._val_index = None  # every row held trains
-        if val_rows is not None:
-            self._train_index = torch.arange(train_rows.size)
-            self._val_index = torch.arange(train_rows.size, local_rows)
-        self._encoding, self.scaling = encoding, scaling
-        self._reencode = encode
+        if self._held_out is not None:
+            self._train_index = torch.arange(training)
+            self._val_index = torch.arange(training, held.file_rows.size)
+        self._encoding, self.scaling = encoded.encoding, encoded.encoding.scaling
+        self._reencode = lambda fixed: encode(read, layout, held, num_classes=self._num_classes, dtype=self._dtype,
+                                              fixed=fixed)  # fmt: skip
         self.row_shards = shards
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
 
-    def _install_layout(
-        self, layout: Layout, delimiter: str | None, features: list[int], target: int, categorical: list[int]
-    ) -> None:
+    def _install_layout(self, layout: Layout, read: TableRead) -> None:
         """What the streaming pass learned (``shard=True``): the rows are read in :meth:`setup`."""
-        self._layout, self._shard_columns = layout, (delimiter, features, target, categorical)
+        self._layout, self._read = layout, read
         # A copy: spawned processes receive the tensor in new shared memory, a numpy view would dangle.
         self._held_out = None if self._val_index is None else self._val_index.numpy().copy()
         self._encoding, self.scaling, self.classes = layout.encoding, layout.encoding.scaling, layout.encoding.classes
@@ -387,75 +252,3 @@ class ArrayDataModule(InMemoryDataModule):
                 raise ArgumentError("shard", "reads the rows in setup, which needs a trainer: fit through one")
             self._read_shard(self.trainer)
         super().setup(stage)
-
-
-def select_columns(
-    table: Header | Table, target: ColumnRef | None, features: list[ColumnRef] | None
-) -> tuple[int, list[int]]:
-    """The 0-based target column and feature columns ``target`` and ``features`` name in ``table``.
-
-    Raises:
-        ArgumentError: naming ``target`` or ``features``: an unknown name, an index out of range, a
-            column given twice, or the target among the features.
-    """
-    target_column = table.num_columns - 1 if target is None else resolve_column(table, "target", target)
-    if features is None:
-        return target_column, [c for c in range(table.num_columns) if c != target_column]
-    if isinstance(features, (str, int)) or not features:
-        raise ArgumentError("features", f"must be a non-empty list of columns, got {features!r}")
-    columns = [resolve_column(table, "features", ref) for ref in features]
-    for position, column in enumerate(columns):
-        if column == target_column:
-            raise ArgumentError("features", f"{features[position]!r} is the target column")
-        if columns.index(column) != position:
-            raise ArgumentError("features", f"{column_label(table, column)} is listed twice")
-    return target_column, columns
-
-
-def select_categorical(table: Header, categorical: list[ColumnRef] | None, features: list[int]) -> list[int]:
-    """The feature columns ``categorical`` names.
-
-    Raises:
-        ArgumentError: naming ``categorical``: an unknown column, or one that is not a feature.
-    """
-    if categorical is None:
-        return []
-    if isinstance(categorical, (str, int)):
-        raise ArgumentError("categorical", f"must be a list of columns, got {categorical!r}")
-    columns = [resolve_column(table, "categorical", ref) for ref in categorical]
-    for ref, column in zip(categorical, columns, strict=True):
-        if column not in features:
-            raise ArgumentError("categorical", f"{ref!r} is not a feature column (the target, or not in features)")
-    return columns
-
-
-def column_label(table: Header | Table, column: int) -> str:
-    name = f" ({table.names[column]!r})" if table.names is not None else ""
-    return f"column {column + 1}{name}"
-
-
-def resolve_column(table: Header | Table, argument: str, ref: Any) -> int:
-    """The 0-based column ``ref`` (a header name or an index, negative from the end) names.
-
-    Raises:
-        ArgumentError: naming ``argument``: not a name or index, an unknown name, out of range.
-    """
-    width = table.num_columns
-    if isinstance(ref, bool) or not isinstance(ref, (int, str)):
-        raise ArgumentError(argument, f"must name a column (a header name or a 0-based index), got {ref!r}")
-    if isinstance(ref, int):
-        if not -width <= ref < width:
-            raise ArgumentError(
-                argument, f"index {ref} is out of range: {table.path} has {width} columns (0..{width - 1})"
-            )
-        return ref % width
-    if table.names is None:
-        raise ArgumentError(
-            argument,
-            f"{ref!r} is a column name, and {table.path} has no header line (none detected: --data.init_args.header"
-            "=true says its first line names the columns): use a 0-based index",
-        )
-    if ref not in table.names:
-        shown = ", ".join(map(repr, table.names[:12])) + (", ..." if width > 12 else "")
-        raise ArgumentError(argument, f"{ref!r} is not a column of {table.path}; its columns: {shown}")
-    return table.names.index(ref)

@@ -14,7 +14,8 @@ import torch
 from typing_extensions import override
 
 from lit_basics.data.aliasing import Aliasing, check_inputs_left, design_r, find_aliasing, tolerance_for
-from lit_basics.data.encoding import Encoded, Encoding, Layout, Missing, encode_table, level_name
+from lit_basics.data.encoding import Encoded, Encoding, Missing, encode_table, level_name
+from lit_basics.data.layout import Layout
 from lit_basics.data.loader import ResidentBatches, ShuffleOrder
 from lit_basics.data.reader import DataFileError, Table, read_header, read_table
 from lit_basics.data.scaling import SCALES, ColumnMoments, FeatureScaling, Scale

@@ -120,14 +120,19 @@ class FeatureScaling:
             divisors.append(divisor)
         return cls(kind, torch.tensor(offsets, dtype=torch.float64), torch.tensor(divisors, dtype=torch.float64))
 
-    def apply_column(self, column: int, values: np.ndarray) -> np.ndarray:
-        """Column ``column``'s float64 values scaled (float64; rounding is the caller's)."""
+    def apply_column(self, column: int, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Column ``column``'s float64 values scaled: float64, or with ``out`` written into it (its
+        own dtype, float32: the float64 result rounded once, no array in between)."""
         if self.identity:
-            return values
+            if out is None:
+                return values
+            out[...] = values
+            return out
         divisor = float(self.divisor[column])
-        if self.kind == "max":  # the notes divide, nothing else: keep their one rounding
-            return values / divisor
-        return (values - float(self.offset[column])) / divisor
+        centred = values if self.kind == "max" else values - float(self.offset[column])  # the notes only divide
+        if out is None:
+            return centred / divisor
+        return np.divide(centred, divisor, out=out, casting="same_kind")
 
     @property
     def identity(self) -> bool:
