@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.linalg.blas import dsyrk
 
 from lit_basics.errors import LitBasicsWarning
 
@@ -42,6 +43,7 @@ __all__ = [
     "IllConditionedWarning",
     "Objective",
     "Optimum",
+    "Point",
     "least_squares_optimum",
     "logistic_optimum",
     "mean_bce_with_logits",
@@ -64,6 +66,62 @@ class Optimum:
     w: torch.Tensor
     b: torch.Tensor
     loss: float
+
+
+@dataclass(frozen=True)
+class Point:
+    """The data loss at ``theta`` (float64, flat) and, up to ``order`` (0, 1, 2), its gradient
+    ``(size,)`` and Hessian ``(size, size)``: means over the rows, on the CPU."""
+
+    theta: torch.Tensor
+    order: int
+    value: float
+    gradient: torch.Tensor | None
+    hessian: torch.Tensor | None
+
+
+class _Hessian:
+    """``Σ_rows`` of the data loss's second derivative with respect to ``θ``, added block by block.
+
+    A block ``D`` of design rows with the weights ``ω`` adds ``Dᵀ diag(ω) D``: squared error
+    ``ω = 2``; logistic ``ω = p(1 - p)``; softmax, for the classes ``i, j``, ``ω = pᵢ(δᵢⱼ - pⱼ)``.
+    The non-negative weights of a block on the CPU go through BLAS ``dsyrk`` on ``D·√ω`` (one
+    triangle: half the multiplications of ``Dᵀ(ωD)``)."""
+
+    def __init__(self, p: int, c: int, device: torch.device) -> None:
+        self.p, self.c = p, c
+        self.blocks = torch.zeros(p, c, p, c, dtype=torch.float64, device=device)
+        self.upper = torch.zeros(c, p, p, dtype=torch.float64)  # triangles from dsyrk, class by class
+        self.cpu = device.type == "cpu"
+
+    def add(self, block: torch.Tensor, data_loss: str, probabilities: torch.Tensor | None) -> None:
+        if data_loss == "squared_error":
+            self._gram(block, 0, 0, None, 2.0)
+            return
+        assert probabilities is not None
+        for i in range(self.c):
+            p_i = probabilities[:, i : i + 1]
+            self._gram(block, i, i, p_i * (1.0 - p_i), 1.0)
+            for j in range(i + 1, self.c):
+                self._gram(block, i, j, -p_i * probabilities[:, j : j + 1], 1.0)
+
+    def _gram(self, block: torch.Tensor, i: int, j: int, weight: torch.Tensor | None, factor: float) -> None:
+        if i == j and self.cpu:
+            scaled = block if weight is None else block * weight.sqrt()
+            self.upper[i] += torch.from_numpy(dsyrk(factor, scaled.numpy().T, trans=0))
+            return
+        product = block.T @ (block if weight is None else block * weight)
+        self.blocks[:, i, :, j] += factor * product
+        if i != j:
+            self.blocks[:, j, :, i] += factor * product.T
+
+    def total(self) -> torch.Tensor:
+        """The sum so far, ``(p·c, p·c)`` (row-major ``(p, c)`` θ)."""
+        total = self.blocks.clone()
+        for i in range(self.c):
+            upper = self.upper[i]
+            total[:, i, :, i] += (upper + upper.T - torch.diag(upper.diagonal())).to(total.device)
+        return total.reshape(self.p * self.c, self.p * self.c)
 
 
 class Objective:
@@ -119,8 +177,11 @@ class Objective:
 
     def blocks(self) -> Iterator[tuple[slice, torch.Tensor]]:
         """The design ``[features, 1]`` in float64, a block of rows at a time: ``(rows, block)``.
+
         A design that fits in one block is built once and kept (small problems are solved with
-        thousands of calls)."""
+        thousands of calls). A larger one is copied block by block into one buffer whose last
+        column holds the ones: a block is valid until the next one is asked for.
+        """
         if self.rows_here <= self.block:
             if getattr(self, "_design", None) is None:
                 part = self.features.to(torch.float64)
@@ -128,10 +189,13 @@ class Objective:
                 self._design = torch.cat([part, ones], 1)
             yield slice(0, self.rows_here), self._design
             return
+        buffer = torch.empty(self.block, self.k + 1, dtype=torch.float64, device=self.features.device)
+        buffer[:, self.k] = 1.0
         for start in range(0, self.rows_here, self.block):
             rows = slice(start, min(start + self.block, self.rows_here))
-            part = self.features[rows].to(torch.float64)
-            yield rows, torch.cat([part, torch.ones(part.shape[0], 1, dtype=torch.float64, device=part.device)], 1)
+            block = buffer[: rows.stop - start]
+            block[:, : self.k].copy_(self.features[rows])
+            yield rows, block
 
     # --- θ <-> (w, b) ------------------------------------------------------------------------
     def split(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,38 +209,62 @@ class Objective:
         b64 = b.detach().to("cpu", torch.float64).reshape(1, self.c)
         return torch.cat([w64, b64]).reshape(-1)
 
-    def _logits(self, theta: torch.Tensor) -> torch.Tensor:
-        """``[features, 1] @ θ`` as ``(N, C)`` float64; the last one is kept (Newton asks for the
-        value, gradient and Hessian at the same point: one pass over the rows, not three)."""
-        key = theta.detach().to("cpu", torch.float64).clone()
-        cached = getattr(self, "_cached_logits", None)
-        if cached is not None and torch.equal(cached[0], key):
-            return cached[1]
-        matrix = key.to(self.features.device).reshape(self.k + 1, self.c)
-        z = torch.empty(self.rows_here, self.c, dtype=torch.float64, device=self.features.device)
-        for rows, block in self.blocks():
-            torch.mm(block, matrix, out=z[rows])
-        self._cached_logits = (key, z)
-        return z
-
     # --- the function and its derivatives ------------------------------------------------------
+    def evaluate(self, theta: torch.Tensor, order: int = 2) -> Point:
+        """The data loss at ``θ`` and, up to ``order``, its gradient and Hessian: one pass over
+        the rows (every shard's) for all three. The last point is kept: Newton's method asks for
+        all three at each point it visits, the diagnosis and the coefficient table again."""
+        key = theta.detach().to("cpu", torch.float64).reshape(-1).clone()
+        cached = getattr(self, "_point", None)
+        if cached is not None and cached.order >= order and torch.equal(cached.theta, key):
+            return cached
+        point = self._sweep(key, order)
+        self._point = point
+        return point
+
+    def _sweep(self, theta: torch.Tensor, order: int) -> Point:
+        device = self.features.device
+        matrix = theta.to(device).reshape(self.k + 1, self.c)
+        loss = torch.zeros(1, dtype=torch.float64, device=device)
+        gradient = torch.zeros(self.k + 1, self.c, dtype=torch.float64, device=device)
+        hessian = _Hessian(self.k + 1, self.c, device) if order >= 2 else None
+        for rows, block in self.blocks():
+            total, residual, probabilities = self._terms(block @ matrix, rows)
+            loss += total
+            if order >= 1:
+                gradient.addmm_(block.T, residual)
+            if hessian is not None:
+                hessian.add(block, self.data_loss, probabilities)
+        parts = [loss, gradient.reshape(-1)] + ([] if hessian is None else [hessian.total().reshape(-1)])
+        sums = (self._sum(torch.cat(parts)) / self.n).cpu()  # one reduction across the shards
+        size = self.size
+        return Point(
+            theta,
+            order,
+            float(sums[0]),
+            sums[1 : 1 + size] if order >= 1 else None,
+            sums[1 + size :].reshape(size, size) if hessian is not None else None,
+        )
+
+    def _terms(self, z: torch.Tensor, rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The rows' summed data loss from their logits ``z`` ``(rows, C)``, its derivative with
+        respect to them (``(rows, C)``) and, for the classifiers, the predicted probabilities."""
+        y = self.y[rows]
+        if self.data_loss == "squared_error":
+            error = z - y
+            return error.pow(2).sum().reshape(1), 2.0 * error, None
+        if self.data_loss == "logistic":
+            p = torch.sigmoid(z)
+            return F.binary_cross_entropy_with_logits(z, y, reduction="sum").reshape(1), p - y, p
+        assert self.labels is not None
+        labels = self.labels[rows]
+        p = torch.softmax(z, dim=1)
+        total = F.cross_entropy(z, labels, reduction="sum").reshape(1)
+        return total, p - F.one_hot(labels, self.c).to(torch.float64), p
+
     def data_value(self, theta: torch.Tensor) -> float:
         """The data loss alone."""
-        z = self._logits(theta)
-        if self.data_loss == "squared_error":
-            if self.shards is None:
-                return float((z - self.y).pow(2).mean())
-            total = (z - self.y).pow(2).sum()
-        elif self.data_loss == "logistic":
-            if self.shards is None:
-                return float(F.binary_cross_entropy_with_logits(z, self.y))
-            total = F.binary_cross_entropy_with_logits(z, self.y, reduction="sum")
-        else:
-            assert self.labels is not None
-            if self.shards is None:
-                return float(F.cross_entropy(z, self.labels))
-            total = F.cross_entropy(z, self.labels, reduction="sum")
-        return float(self._sum(total.reshape(1))) / self.n
+        return self.evaluate(theta, 0).value
 
     # --- sums over the rows of every shard -----------------------------------------------------
     def _sum(self, total: torch.Tensor) -> torch.Tensor:
@@ -217,34 +305,15 @@ class Objective:
         w = thetas[:, self.weight_mask.to(thetas.device)]
         return (data / self.n + 0.5 * self.l2 * w.pow(2).sum(dim=1) + self.l1 * w.abs().sum(dim=1)).cpu()
 
-    def _residual(self, theta: torch.Tensor) -> torch.Tensor:
-        """``∂(data loss)/∂logits · N``: ``(N, C)``."""
-        z = self._logits(theta)
-        if self.data_loss == "squared_error":
-            return 2.0 * (z - self.y)
-        if self.data_loss == "logistic":
-            return torch.sigmoid(z) - self.y
-        assert self.labels is not None
-        return torch.softmax(z, dim=1) - F.one_hot(self.labels, self.c).to(torch.float64)
-
     def data_gradient(self, theta: torch.Tensor) -> torch.Tensor:
         """Gradient of the data loss alone, flat, on the CPU."""
-        residual = self._residual(theta)
-        total = torch.zeros(self.k + 1, self.c, dtype=torch.float64, device=residual.device)
-        for rows, block in self.blocks():
-            total += block.T @ residual[rows]
-        return (self._sum(total) / self.n).reshape(-1).cpu()
+        gradient = self.evaluate(theta, 1).gradient
+        assert gradient is not None
+        return gradient.clone()
 
     def gradient(self, theta: torch.Tensor) -> torch.Tensor:
         """Gradient of the smooth part (data loss + ``l2/2 ‖w‖²``), flat, on the CPU."""
         return self.data_gradient(theta) + self.l2 * theta * self.weight_mask
-
-    def _weighted_gram(self, weight: torch.Tensor | None) -> torch.Tensor:
-        """``Σ_rows weight · dᵀd / N`` over the design's rows ``d`` (``weight`` ``(N,)``; ``None``: 1)."""
-        total = torch.zeros(self.k + 1, self.k + 1, dtype=torch.float64, device=self.features.device)
-        for rows, block in self.blocks():
-            total += block.T @ (block if weight is None else block * weight[rows].unsqueeze(1))
-        return self._sum(total) / self.n
 
     def score_outer(
         self, theta: torch.Tensor, weight: Callable[[slice, torch.Tensor], torch.Tensor] | None = None
@@ -253,12 +322,12 @@ class Objective:
         of its term of the summed data loss with respect to ``θ`` (least squares: its residual
         ``yᵢ - ŷᵢ`` times its design row, not twice that), ``ωᵢ = weight(rows, block)`` (default
         1): the "meat" of a sandwich covariance. ``(size, size)``, on the CPU."""
-        residual = self._residual(theta)
-        if self.data_loss == "squared_error":
-            residual = residual / 2.0
-        total = torch.zeros(self.size, self.size, dtype=torch.float64, device=residual.device)
+        matrix = theta.detach().to(self.features.device, torch.float64).reshape(self.k + 1, self.c)
+        total = torch.zeros(self.size, self.size, dtype=torch.float64, device=self.features.device)
         for rows, block in self.blocks():
-            r = residual[rows]
+            _, r, _ = self._terms(block @ matrix, rows)
+            if self.data_loss == "squared_error":
+                r = r / 2.0
             scores = (block.unsqueeze(2) * r.unsqueeze(1)).reshape(block.shape[0], -1)  # kron(dᵢ, rᵢ)
             weighted = scores if weight is None else scores * weight(rows, block).unsqueeze(1)
             total += weighted.T @ scores
@@ -269,37 +338,17 @@ class Objective:
         return self.data_hessian(theta) + torch.diag(self.l2 * self.weight_mask.to(torch.float64))
 
     def data_hessian(self, theta: torch.Tensor) -> torch.Tensor:
-        """Hessian of the data loss alone, ``(size, size)``, on the CPU; the last one is kept (the
-        optimum's is asked for by Newton's last step, the finiteness check and the diagnosis)."""
-        key = theta.detach().to("cpu", torch.float64).clone()
-        cached = getattr(self, "_cached_hessian", None)
-        if cached is not None and torch.equal(cached[0], key):
-            return cached[1].clone()
-        hessian = self._data_hessian(key)
-        self._cached_hessian = (key, hessian)
+        """Hessian of the data loss alone, ``(size, size)``, on the CPU."""
+        hessian = self.evaluate(theta, 2).hessian
+        assert hessian is not None
         return hessian.clone()
-
-    def _data_hessian(self, theta: torch.Tensor) -> torch.Tensor:
-        c = self.c
-        if self.data_loss == "squared_error":
-            h = 2.0 * self._weighted_gram(None)
-        elif self.data_loss == "logistic":
-            p = torch.sigmoid(self._logits(theta)).reshape(-1)
-            h = self._weighted_gram(p * (1 - p))
-        else:
-            p = torch.softmax(self._logits(theta), dim=1)
-            blocks = torch.empty(self.k + 1, c, self.k + 1, c, dtype=torch.float64)
-            for i in range(c):
-                for j in range(i, c):
-                    weight = p[:, i] * ((1.0 if i == j else 0.0) - p[:, j])
-                    blocks[:, i, :, j] = self._weighted_gram(weight).cpu()
-                    blocks[:, j, :, i] = blocks[:, i, :, j].T
-            h = blocks.reshape(self.size, self.size)
-        return h.cpu()
 
     def gram(self) -> torch.Tensor:
         """``DᵀD / N`` of the design ``D = [features, 1]``, ``(K + 1, K + 1)``, on the CPU."""
-        return self._weighted_gram(None).cpu()
+        total = _Hessian(self.k + 1, 1, self.features.device)
+        for _, block in self.blocks():
+            total.add(block, "squared_error", None)
+        return (self._sum(total.total()) / (2 * self.n)).cpu()
 
     def column_moments(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Each feature's mean and standard deviation (ddof 0) over the rows, float64 ``(K,)``:
@@ -427,14 +476,13 @@ class AffineView(Objective):
         for rows, block in self.inner.blocks():
             yield rows, block @ self.matrix.to(block.device)
 
-    def _logits(self, theta: torch.Tensor) -> torch.Tensor:
-        return self.inner._logits(self.inner_theta(theta))
-
-    def data_gradient(self, theta: torch.Tensor) -> torch.Tensor:
-        return self.transform.T @ self.inner.data_gradient(self.inner_theta(theta))
-
-    def _data_hessian(self, theta: torch.Tensor) -> torch.Tensor:
-        return self.transform.T @ self.inner.data_hessian(self.inner_theta(theta)) @ self.transform
+    def evaluate(self, theta: torch.Tensor, order: int = 2) -> Point:
+        # The wrapped objective's point, mapped: ∇' = Tᵀ∇, H' = TᵀHT (its last point is kept).
+        inner = self.inner.evaluate(self.inner_theta(theta), order)
+        t = self.transform
+        gradient = None if inner.gradient is None else t.T @ inner.gradient
+        hessian = None if inner.hessian is None else t.T @ inner.hessian @ t
+        return Point(theta.detach().to(torch.float64).reshape(-1), order, inner.value, gradient, hessian)
 
     def gram(self) -> torch.Tensor:
         return self.matrix.T @ self.inner.gram() @ self.matrix
@@ -530,6 +578,7 @@ def _newton(
         return objective.smooth_value(t) + float(linear @ t)
 
     theta = theta.clone()
+    objective.evaluate(theta, 2)  # the value, gradient and Hessian in one pass
     current = value(theta)
     for _ in range(max_iter):
         gradient = (objective.gradient(theta) + linear)[free]
@@ -542,6 +591,8 @@ def _newton(
         while True:
             candidate = theta.clone()
             candidate[free] += scale * step
+            # A full step is nearly always taken: its pass brings the next step's derivatives too.
+            objective.evaluate(candidate, 2 if scale == 1.0 else 0)
             candidate_value = value(candidate)
             if candidate_value <= current + 1e-4 * scale * slope:
                 break
