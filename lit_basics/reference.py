@@ -407,18 +407,30 @@ class Objective:
         least-squares problem ``R₁ z = Qᵀy``, ``θ = S z``, with the design's conditioning, not its
         square (as the normal equations would)."""
         inverse = None if scale is None else (1.0 / scale.to(torch.float64)).to(self.features.device)
+
+        def rows_of(rows: slice, block: torch.Tensor) -> torch.Tensor:
+            return torch.cat([block if inverse is None else block * inverse, self.y[rows]], dim=1)
+
+        return self._with_ridge_rows(self._folded_r(rows_of, self.k + 2), inverse)
+
+    def design_r(self) -> torch.Tensor:
+        """``R`` of the QR factorisation of the design ``[features, 1]`` alone, ``(K + 1, K + 1)``
+        (as :meth:`least_squares_r`, without the targets, the scaling or the ridge rows)."""
+        return self._folded_r(lambda rows, block: block, self.k + 1)
+
+    def _folded_r(self, rows_of: Callable[[slice, torch.Tensor], torch.Tensor], size: int) -> torch.Tensor:
+        """The ``R`` of the rows ``rows_of(rows, block)`` of every block (``size`` columns): each
+        block's QR folded into the last (TSQR), then across the shards; on the CPU."""
         r: torch.Tensor | None = None
         for rows, block in self.blocks():
-            scaled = block if inverse is None else block * inverse
-            stacked = torch.cat([scaled, self.y[rows]], dim=1)
+            stacked = rows_of(rows, block)
             r = torch.linalg.qr(stacked if r is None else torch.cat([r, stacked]), mode="r").R
         assert r is not None
-        size = self.k + 2
         if r.shape[0] < size:  # fewer rows than columns: a short R, completed with zero rows (same RᵀR)
             r = torch.cat([r, torch.zeros(size - r.shape[0], size, dtype=r.dtype, device=r.device)])
         if self.shards is not None:  # TSQR across the shards: the QR of their R factors stacked
             r = torch.linalg.qr(self.shards.gather(r.contiguous()).reshape(-1, size), mode="r").R
-        return self._with_ridge_rows(r.cpu(), inverse)
+        return r.cpu()
 
     def _with_ridge_rows(self, r: torch.Tensor, inverse: torch.Tensor | None) -> torch.Tensor:
         if self.l2 <= 0:

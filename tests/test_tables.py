@@ -306,3 +306,67 @@ def test_a_semicolon_table_with_decimal_commas_reads_as_pandas(tmp_path):
     assert table.numeric(1)
     expected = pd.read_csv(path, sep=";", decimal=",", keep_default_na=False, na_values=list(MISSING_VALUES))
     assert_same_as_pandas(table, expected)
+
+
+# --- a CSV parsed in chunks of whole records --------------------------------------------------
+
+
+CHUNKED_TEXTS = {
+    "quoted line breaks": "a,comment,y\n" + '1.5,"two\nlines",0\n2,"say ""hi""",1\n3,"x\r\ny\nz",1\n' * 8,
+    "windows line ends": "a,b,y\r\n" + "".join(f"{i},{i % 3}.5,{i % 2}\r\n" for i in range(40)),
+    "blank lines": "\n \na;b\n\n1;2\n\n3;4\n" + "5;6\n" * 30,
+    "runs of spaces": "a   b  y\n" + "".join(f"  {i}   {i * 2}  {i % 2}\n" for i in range(30)),
+    "no final line end": "a,b\n" + "\n".join(f"{i},{i}" for i in range(25)),
+}
+
+
+@pytest.mark.parametrize("name", list(CHUNKED_TEXTS))
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_a_csv_read_in_small_chunks_reads_as_in_one(tmp_path, monkeypatch, name, chunk):
+    """The parallel reader cuts a CSV where a record ends (outside quotes): whatever the size of
+    its chunks, the table is the one a single chunk gives, and pandas reads."""
+    path = tmp_path / "chunked.csv"
+    path.write_bytes(CHUNKED_TEXTS[name].encode())
+    whole = read_table(path)
+    monkeypatch.setattr("lit_basics.data.csv_reader.CHUNK", chunk)
+    table = read_table(path)
+    assert table.names == whole.names
+    assert {c: v.to_pylist() for c, v in table.columns.items()} == {c: v.to_pylist() for c, v in whole.columns.items()}
+    assert table.num_rows > 20
+
+
+def test_chunks_keep_line_numbers_and_late_text_columns(tmp_path, monkeypatch):
+    monkeypatch.setattr("lit_basics.data.csv_reader.CHUNK", 16)
+    late = tmp_path / "late.csv"
+    late.write_text("a,b\n" + "".join(f"{i},{i}.5\n" for i in range(300)) + "7,oops\n")
+    table = read_table(late)
+    assert not table.numeric(1)
+    assert table.columns[1][-1].as_py() == "oops"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(50)) + "1,2,3\n")
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(bad))}:52: expected 2 fields"):
+        read_table(bad)
+    missing = tmp_path / "missing.csv"
+    missing.write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(50)) + "NA,1\n")
+    with pytest.raises(DataFileError, match=rf"^{re.escape(str(missing))}:52: column 1 \('a'\): a missing value"):
+        ArrayDataModule(path=str(missing))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    records=st.lists(
+        st.lists(
+            st.text('ab"\n\r,', max_size=5).map(lambda v: '"' + v.replace('"', '""') + '"'), min_size=1, max_size=3
+        ),
+        max_size=12,
+    ),
+    size=st.integers(1, 40),
+    end=st.sampled_from(["\n", "\r\n"]),
+)
+def test_record_chunks_cut_only_between_records(records, size, end):
+    from lit_basics.data.csv_reader import record_chunks
+
+    text = "".join(",".join(fields) + end for fields in records).encode()
+    chunks = list(record_chunks(io.BytesIO(text), size))
+    assert all(chunk.count(b'"') % 2 == 0 for chunk in chunks)
+    assert b"".join(chunks).split() == text.split()

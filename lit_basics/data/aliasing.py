@@ -152,7 +152,7 @@ def design_r(x: torch.Tensor, shards: RowShards | None = None) -> torch.Tensor:
 
     objective = Objective("squared_error", x, torch.zeros(x.shape[0], 1, device=x.device), shards=shards)
     k = objective.k
-    r = objective.least_squares_r()[: k + 1, : k + 1]  # R of [x, 1]: the intercept last
+    r = objective.design_r()  # R of [x, 1]: the intercept last
     return r[:, [k, *range(k)]]  # the same design with the intercept first (no longer triangular)
 
 

@@ -91,9 +91,9 @@ class _Visit:
         if self.table.numeric(self.target):
             self._target(first, arrays[self.target], complete)
         if self.moments is not None and self.numeric:
-            self.moments.update(
-                np.column_stack([arrays[c].to_numpy(zero_copy_only=False) for c in self.numeric])[complete]
-            )
+            every = not incomplete.any()  # the usual batch: the columns as read, no copy
+            columns = [arrays[c].to_numpy(zero_copy_only=False) for c in self.numeric]
+            self.moments.update_columns(columns if every else [column[complete] for column in columns])
         elif self.scale == "none" and self.bad_feature is None:
             self._unscaled(first, arrays, complete)
 

@@ -218,8 +218,11 @@ def read_batches(
                 pa.default_memory_pool().release_unused()  # the rows filtered out: back to the system
             if not keep.any():
                 continue
-            mask = pa.array(keep)
-            kept = {c: pa.chunked_array([values.filter(mask)]) for c, values in arrays.items()}
+            if keep.all():  # the usual batch of a whole read: the columns as read, no copy
+                kept = {c: pa.chunked_array([values]) for c, values in arrays.items()}
+            else:
+                mask = pa.array(keep)
+                kept = {c: pa.chunked_array([values.filter(mask)]) for c, values in arrays.items()}
             file_rows = start + np.flatnonzero(keep)
             yield Table(path, names, width, kept, int(file_rows.size), header_line, separator, _numeric=numeric,
                         file_rows=file_rows)  # fmt: skip

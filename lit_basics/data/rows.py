@@ -103,7 +103,7 @@ def training_scaling(
     moments = ColumnMoments.empty(len(numeric))
     training = HeldRows(held.file_rows[held.training], held.training[held.training], held.total_rows)
     for table in batches(training.mask()) if numeric else ():
-        moments.update(np.column_stack([table.columns[c].to_numpy() for c in numeric]))
+        moments.update_columns([table.columns[c].to_numpy() for c in numeric])
     merged = moments if shards is None else moments.across(shards)
     return FeatureScaling.from_moments(scale, merged, encoding.numeric_inputs, encoding.input_names)
 

@@ -12,7 +12,7 @@ so the notes' ``data / max`` then ``float32`` is reproduced bit for bit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -191,6 +191,19 @@ class ColumnMoments:
             return
         mean = values.mean(axis=0)
         self.merge(ColumnMoments(float(values.shape[0]), mean, ((values - mean) ** 2).sum(axis=0), values.max(axis=0)))
+
+    def update_columns(self, columns: Sequence[np.ndarray]) -> None:
+        """Add the rows whose columns are ``columns`` (``width`` float64 arrays of one length): a
+        column at a time, in cache (no ``(rows, width)`` array is built)."""
+        if not columns or len(columns[0]) == 0:
+            return
+        mean = np.array([column.mean() for column in columns])
+        deviation = np.empty(len(columns[0]))  # one buffer for every column's deviations
+        m2 = np.array(
+            [np.dot(d, d) for d in (np.subtract(c, m, out=deviation) for c, m in zip(columns, mean, strict=True))]
+        )
+        top = np.array([column.max() for column in columns])
+        self.merge(ColumnMoments(float(len(columns[0])), mean, m2, top))
 
     def merge(self, other: ColumnMoments) -> None:
         """Add ``other``'s rows."""

@@ -182,9 +182,19 @@ def first_text(values: pa.ChunkedArray) -> tuple[int, str]:
     return 0, ""
 
 
+def finite_sum(values: pa.Array) -> bool:
+    """Whether a float column without missing values holds only finite numbers, in one pass (its
+    sum is finite); ``False`` also for a column with missing values (look closer)."""
+    if values.null_count or not pa.types.is_floating(values.type):
+        return False
+    return bool(np.isfinite(np.add.reduce(values.to_numpy(zero_copy_only=False))))
+
+
 def first_non_finite(values: pa.Array | pa.ChunkedArray) -> int | None:
     """The first row of a float column holding inf or -inf (NaN is missing, not here), or ``None``."""
     if not pa.types.is_floating(values.type) or values.null_count == len(values):
+        return None
+    if isinstance(values, pa.Array) and finite_sum(values):
         return None
     finite = pc.is_finite(values)
     if pc.all(pc.or_kleene(finite, pc.is_null(values))).as_py():
