@@ -4,6 +4,8 @@
     python scripts/benchmark.py --quick    # a smoke run (about 2 minutes): fewer sizes and repeats
     python scripts/benchmark.py --tables   # real tables: reading and fitting 1e5/1e6-row CSV and Parquet
                                            # against pandas and pyarrow (scripts/tables_benchmark.py)
+    python scripts/benchmark.py --tables --versus --rows 10000000
+                                           # the 10M-row fit against pandas and scikit-learn
 
 Everything runs in this one process (start-up and peak memory in fresh subprocesses), variants
 interleaved, each measured several times after a discarded warm-up; the tables report medians.
@@ -644,14 +646,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the notes' timing)")
     parser.add_argument("--cuda-only", action="store_true", help="only the CUDA section (scripts/gpu_check.sh)")
     parser.add_argument("--tables", action="store_true", help="only the real-tables section (tables_benchmark.py)")
-    parser.add_argument("--table-rows", type=int, nargs="+", default=[100_000, 1_000_000], help="with --tables")
+    parser.add_argument(
+        "--table-rows", "--rows", type=int, nargs="+", default=[100_000, 1_000_000], help="with --tables"
+    )
     parser.add_argument("--table-repeats", type=int, default=3, help="with --tables: rounds of interleaved runs")
+    parser.add_argument(
+        "--versus",
+        action="store_true",
+        help="with --tables: the fit on standardised inputs against pandas' reads and scikit-learn (--rows[0])",
+    )
     options = parser.parse_args(argv)
     if options.tables:
         import tables_benchmark
 
         rows = tables_benchmark.main(
             ["--rows", *map(str, options.table_rows), "--repeats", str(options.table_repeats), "--out", options.out]
+            + (["--versus"] if options.versus else [])
         )
         return {"tables": rows}
     torch.set_num_threads(options.threads)

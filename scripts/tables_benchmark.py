@@ -2,7 +2,10 @@
 
 Run through ``python scripts/benchmark.py --tables`` (or this file alone, same options;
 ``--trees OLD NEW --rows 1000000`` alternates two source trees' 20-update fits instead: a before/after; ``--ddp
---rows 1000000`` compares one process with two DDP processes holding their shards or the whole table). For each
+--rows 1000000`` compares one process with two DDP processes holding their shards or the whole table;
+``--versus --rows 10000000`` runs the fit on standardised inputs against ``import lightning.pytorch`` +
+pandas' read of the same file and against scikit-learn's whole job, and times one update against
+``X @ w`` plus ``Xᵀ g``). For each
 size a CSV of ``rows x 30`` numbers with a header and a 0/1 target (and the same rows as Parquet)
 is written once; then every variant runs in a fresh process, the variants interleaved, ``repeats``
 times; the tables give the median wall time and the median peak RSS (``VmHWM`` of that process
@@ -87,6 +90,129 @@ def variants(csv_path: Path, parquet_path: Path) -> dict[str, str]:
         "fit, 1 update (CSV)": _fit(csv_path, 1),
         "fit, 20 updates (CSV)": _fit(csv_path, 20),
         "fit, 20 updates (Parquet)": _fit(parquet_path, 20),
+    }
+
+
+def _standardized_fit(path: Path, updates: int = 20) -> str:
+    """The issue's command: ``lit-basics fit`` of ``LogisticRegression`` on standardised inputs."""
+    return (
+        "from lit_basics.cli import cli_main; "
+        "cli_main(['fit', '--model=LogisticRegression', '--data=ArrayDataModule', "
+        f"'--data.path={path}', '--data.target=y', '--data.scale=standardize', "
+        f"'--trainer.max_steps={updates}', '--trainer.enable_progress_bar=false'])"
+    )
+
+
+#: scikit-learn's whole job on the same table: read, standardise, the exact optimum (lbfgs to 1e-8).
+_SKLEARN = (
+    "import pandas\n"
+    "from sklearn.linear_model import LogisticRegression\n"
+    "from sklearn.preprocessing import StandardScaler\n"
+    "frame = pandas.read_parquet({path!r})\n"
+    "x, y = frame.drop(columns='y').to_numpy(), frame['y'].to_numpy()\n"
+    "del frame\n"
+    "LogisticRegression(penalty=None, tol=1e-8, max_iter=1000).fit(StandardScaler().fit_transform(x), y)\n"
+)
+
+
+def versus_variants(csv_path: Path, parquet_path: Path) -> dict[str, str]:
+    """The issue's comparison: the fit against the yardsticks and scikit-learn's whole job."""
+    return {
+        "fit, 20 updates, standardize (Parquet)": _standardized_fit(parquet_path),
+        "import lightning.pytorch + pandas.read_parquet": (
+            f"import lightning.pytorch, pandas; pandas.read_parquet({str(parquet_path)!r})"
+        ),
+        "scikit-learn: read_parquet, StandardScaler, LogisticRegression (lbfgs, tol 1e-8)": _SKLEARN.format(
+            path=str(parquet_path)
+        ),
+        "fit, 20 updates, standardize (CSV)": _standardized_fit(csv_path),
+        "import lightning.pytorch + pandas.read_csv": (
+            f"import lightning.pytorch, pandas; pandas.read_csv({str(csv_path)!r})"
+        ),
+    }
+
+
+def versus(rows: int, repeats: int, workdir: Path) -> list[dict]:
+    """:func:`versus_variants` on a ``rows x 30`` table, interleaved, ``repeats`` rounds: medians,
+    and each fit over its yardstick and over scikit-learn's job."""
+    data = Path(tempfile.mkdtemp(dir=workdir))
+    csv_path, parquet_path = write_tables(data, rows)
+    codes = versus_variants(csv_path, parquet_path)
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in codes}
+    for _ in range(repeats):
+        for name, code in codes.items():
+            run_dir = Path(tempfile.mkdtemp(dir=workdir))
+            samples[name].append(_peak_rss_child(code, run_dir))
+            shutil.rmtree(run_dir)
+    wall = {name: statistics.median(w for w, _ in values) for name, values in samples.items()}
+    names = list(codes)
+    over = {
+        names[0]: {"yardstick": wall[names[0]] / wall[names[1]], "scikit-learn": wall[names[0]] / wall[names[2]]},
+        names[3]: {"yardstick": wall[names[3]] / wall[names[4]]},
+    }
+    results = [
+        {
+            "rows": rows,
+            "csv_bytes": csv_path.stat().st_size,
+            "parquet_bytes": parquet_path.stat().st_size,
+            "data_float32_bytes": rows * FEATURES * 4,
+            "variant": name,
+            "wall_s": wall[name],
+            "wall_samples": [w for w, _ in values],
+            "peak_rss_bytes": int(statistics.median(p for _, p in values)),
+            "over": over.get(name, {}),
+        }
+        for name, values in samples.items()
+    ]
+    results.append(update_ratio(parquet_path, workdir))
+    shutil.rmtree(data)
+    return results
+
+
+#: One update of the issue's fit, timed from Lightning's batch-start to batch-end hooks (forward,
+#: loss, metrics, backward, the SGD step and the step's logging), against ``X @ w`` plus ``Xᵀ g`` on
+#: the data module's own float32 tensor.
+_UPDATE_RATIO = """
+import json, statistics, sys, time
+import torch
+from lightning.pytorch import Callback
+from lit_basics.cli import cli_main
+TIMES = []
+class StepTimes(Callback):
+    def on_train_batch_start(self, *args):
+        self.start = time.perf_counter()
+    def on_train_batch_end(self, *args):
+        TIMES.append(time.perf_counter() - self.start)
+cli = cli_main(['fit', '--model=LogisticRegression', '--data=ArrayDataModule', '--data.path={path}',
+                '--data.target=y', '--data.scale=standardize', '--trainer.max_steps={updates}',
+                '--trainer.enable_progress_bar=false', '--trainer.callbacks+=__main__.StepTimes'])
+x = cli.datamodule.x
+w = torch.randn(x.shape[1], 1)
+g = torch.randn(x.shape[0], 1)
+products = []
+for _ in range({updates}):
+    start = time.perf_counter()
+    x @ w
+    x.T @ g
+    products.append(time.perf_counter() - start)
+print(json.dumps({{"update_s": statistics.median(TIMES[1:]), "products_s": statistics.median(products[1:])}}))
+"""
+
+
+def update_ratio(path: Path, workdir: Path, updates: int = 10) -> dict:
+    """:data:`_UPDATE_RATIO` in a fresh process: the medians after the first of each."""
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    code = _UPDATE_RATIO.format(path=str(path), updates=updates)
+    done = subprocess.run([sys.executable, "-c", code], cwd=run_dir, capture_output=True, text=True)
+    shutil.rmtree(run_dir)
+    if done.returncode:
+        raise RuntimeError(f"benchmark child failed: {done.stderr[-2000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "variant": "one update / (X @ w + Xᵀ g)",
+        "update_s": measured["update_s"],
+        "products_s": measured["products_s"],
+        "ratio": measured["update_s"] / measured["products_s"],
     }
 
 
@@ -257,6 +383,31 @@ def ddp(rows: int, repeats: int, workdir: Path, updates: int = 20) -> list[dict]
     return results
 
 
+def versus_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| rows | variant | wall (median) | samples | peak RSS (median) | fit / yardstick | fit / scikit-learn |",
+        "|---:|---|---:|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        if "ratio" in row:
+            continue
+        over = row["over"]
+        samples = ", ".join(f"{w:.1f}" for w in row["wall_samples"])
+        yardstick = f"{over['yardstick']:.2f}" if "yardstick" in over else ""
+        sklearn = f"{over['scikit-learn']:.2f}" if "scikit-learn" in over else ""
+        lines.append(
+            f"| {row['rows']:,} | {row['variant']} | {row['wall_s']:.1f} s | {samples} | "
+            f"{row['peak_rss_bytes'] / 2**30:.2f} GiB | {yardstick} | {sklearn} |"
+        )
+    for row in rows:
+        if "ratio" in row:
+            lines.append(
+                f"\nOne update: {row['update_s'] * 1e3:.0f} ms; X @ w + Xᵀ g: {row['products_s'] * 1e3:.0f} ms "
+                f"(ratio {row['ratio']:.2f})."
+            )
+    return "\n".join(lines) + "\n"
+
+
 def ddp_markdown(rows: list[dict]) -> str:
     lines = [
         "| rows | variant | wall (median) | peak RSS of each process (median) | largest / one process's |",
@@ -291,9 +442,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--out", default="benchmark-results", help="directory for tables.json and tables.md")
     parser.add_argument("--trees", type=Path, nargs="+", help="source trees to alternate (before/after) instead")
     parser.add_argument("--ddp", action="store_true", help="instead: 1 process against 2 DDP processes (--rows[0])")
+    parser.add_argument(
+        "--versus", action="store_true", help="instead: the fit against pandas' reads and scikit-learn (--rows[0])"
+    )
     options = parser.parse_args(argv)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
+    if options.versus:
+        with tempfile.TemporaryDirectory() as workdir:
+            result = versus(options.rows[0], options.repeats, Path(workdir))
+        (out / "tables_versus.json").write_text(json.dumps(result, indent=2) + "\n")
+        table = versus_markdown(result)
+        (out / "tables_versus.md").write_text(table)
+        print(table)
+        return result
     if options.ddp:
         with tempfile.TemporaryDirectory() as workdir:
             result = ddp(options.rows[0], options.repeats, Path(workdir))

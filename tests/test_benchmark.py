@@ -97,3 +97,34 @@ def test_tables_benchmark_ddp_section_reports_each_process(tmp_path):
     assert rows["1 process"]["over_one_process_peak"] == 1.0
     assert (out / "tables_ddp.md").read_text() in done.stdout
     assert list(tmp_path.iterdir()) == [out]
+
+
+@pytest.mark.slow
+def test_tables_benchmark_versus_section_compares_with_scikit_learn(tmp_path):
+    out = tmp_path / "results"
+    arguments = ["--tables", "--versus", "--rows", "3000", "--table-repeats", "1", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "benchmark.py"), *arguments],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((out / "tables_versus.json").read_text())
+    timed = {row["variant"]: row for row in rows if "wall_s" in row}
+    assert set(timed) == {
+        "fit, 20 updates, standardize (Parquet)",
+        "import lightning.pytorch + pandas.read_parquet",
+        "scikit-learn: read_parquet, StandardScaler, LogisticRegression (lbfgs, tol 1e-8)",
+        "fit, 20 updates, standardize (CSV)",
+        "import lightning.pytorch + pandas.read_csv",
+    }
+    parquet = timed["fit, 20 updates, standardize (Parquet)"]
+    assert parquet["over"]["scikit-learn"] > 0
+    assert parquet["over"]["yardstick"] > 0
+    (update,) = [row for row in rows if "ratio" in row]
+    assert update["update_s"] > 0
+    assert update["products_s"] > 0
+    assert (out / "tables_versus.md").read_text() in done.stdout
+    assert list(tmp_path.iterdir()) == [out]
