@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:
+    from lit_basics.data.scaling import FeatureScaling
     from lit_basics.data.shards import RowShards
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "RELATION_TERMS",
     "TOLERANCE",
     "Aliasing",
+    "aliasing_of_rows",
     "check_inputs_left",
     "design_r",
     "find_aliasing",
@@ -143,6 +145,26 @@ def fold_r(r: torch.Tensor | None, block: torch.Tensor) -> torch.Tensor:
     (a QR of at most ``columns + block rows`` rows)."""
     block = block.to(torch.float64)
     return torch.linalg.qr(block if r is None else torch.cat([r, block]), mode="r").R
+
+
+def aliasing_of_rows(
+    x: torch.Tensor, shards: RowShards | None, *, names: Sequence[str], scaling: FeatureScaling, path: Any = None
+) -> Aliasing:
+    """The aliased inputs of the rows ``x`` (every shard's, with ``shards``: a collective), the
+    relations in the columns' units (``scaling`` undone), refusing data with no input left.
+
+    Raises:
+        DataFileError: naming ``path`` (a table), or ArgumentError naming ``x``: no input left.
+    """
+    aliasing = find_aliasing(
+        design_r(x, shards),
+        tolerance=tolerance_for(x.dtype),
+        names=names,
+        offset=None if scaling.identity else scaling.offset,
+        divisor=None if scaling.identity else scaling.divisor,
+    )
+    check_inputs_left(aliasing, path)
+    return aliasing
 
 
 def design_r(x: torch.Tensor, shards: RowShards | None = None) -> torch.Tensor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -13,71 +12,29 @@ import numpy as np
 import torch
 from typing_extensions import override
 
-from lit_basics.data.aliasing import Aliasing, check_inputs_left, design_r, find_aliasing, tolerance_for
-from lit_basics.data.encoding import Encoded, Encoding, Missing, encode_table, level_name
+from lit_basics.data.aliasing import Aliasing, aliasing_of_rows
+from lit_basics.data.describe import describe
+from lit_basics.data.encoding import Encoded, Encoding, Missing
+from lit_basics.data.given import as_rows, check_path, first_non_finite_row, precision_dtype
 from lit_basics.data.layout import Layout
-from lit_basics.data.loader import ResidentBatches, ShuffleOrder
-from lit_basics.data.reader import DataFileError, Table, read_header, read_table
-from lit_basics.data.scaling import SCALES, ColumnMoments, FeatureScaling, Scale
+from lit_basics.data.loader import ShuffleOrder
+from lit_basics.data.predict_rows import read_predict_rows
+from lit_basics.data.reader import DataFileError, Table
+from lit_basics.data.scaling import SCALES, FeatureScaling, Scale
+from lit_basics.data.serving import ResidentRows
 from lit_basics.data.shards import RowShards
+from lit_basics.data.training_features import raw_training_features, standardized_training_features
 from lit_basics.errors import ArgumentError, LitBasicsWarning
 from lit_basics.validation import check_choice, check_positive_int
 
-__all__ = ["AliasedInputsWarning", "InMemoryDataModule", "as_rows", "precision_dtype"]
+__all__ = ["AliasedInputsWarning", "InMemoryDataModule", "as_rows", "check_path", "precision_dtype"]
 
 
 class AliasedInputsWarning(LitBasicsWarning):
     """Inputs left out of the model: each a linear combination of the intercept and the inputs before it."""
 
 
-def as_rows(name: str, values: Any) -> torch.Tensor:
-    """An array-like as a tensor of shape ``(N, F)`` (float32 or float64 as given; integers become
-    float64), refusing NaN/inf. The data module rounds it to float32 once, after any scaling.
-
-    A 1-D input of length N becomes ``(N, 1)``.
-
-    Raises:
-        ArgumentError: naming ``name``, when the values are not numbers, not 1-D/2-D, empty or non-finite.
-    """
-    # No float64 detour: a float32 array or tensor is used as it is (held once, not copied).
-    if torch.is_tensor(values):
-        tensor = values.detach()
-    else:
-        array = np.asarray(values)
-        if array.dtype.kind not in "biuf":
-            try:
-                array = array.astype(np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ArgumentError(name, f"must be an array of numbers: {exc}") from None
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
-    if tensor.ndim == 1:
-        tensor = tensor.unsqueeze(1)
-    if tensor.ndim != 2:
-        raise ArgumentError(name, f"must have shape (N,) or (N, F), got {tuple(tensor.shape)}")
-    if tensor.shape[0] == 0 or tensor.shape[1] == 0:
-        raise ArgumentError(name, f"is empty, shape {tuple(tensor.shape)}")
-    if not tensor.is_floating_point():
-        tensor = tensor.double()
-    elif tensor.dtype not in (torch.float32, torch.float64):
-        tensor = tensor.to(torch.float32)
-    row = first_non_finite_row(tensor)
-    if row is not None:
-        raise ArgumentError(name, f"has a non-finite value (NaN or inf) in row {row}")
-    return tensor
-
-
-def first_non_finite_row(tensor: torch.Tensor) -> int | None:
-    """The first row of ``tensor`` ``(N, F)`` holding NaN or inf, or ``None``."""
-    # Checked in chunks of rows: a mask of the whole array would cost a quarter of float32 data.
-    chunk = 1 << 20
-    for start in range(0, tensor.shape[0], chunk):
-        finite = torch.isfinite(tensor[start : start + chunk])
-        if not bool(finite.all()):
-            return start + int((~finite).any(dim=1).nonzero()[0, 0])
-    return None
-
-
-class InMemoryDataModule(pl.LightningDataModule):
+class InMemoryDataModule(ResidentRows):
     """Full-batch gradient descent data, held once, sliced in place.
 
     Subclasses load their data in ``__init__`` (eagerly, so errors surface before a run starts and
@@ -186,7 +143,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             # No validation split: shadow val_dataloader with the base hook so that Lightning sees
             # it as not overridden and skips validation (an empty loader would warn every run).
             self._train_index = self._val_index = None
-            self.val_dataloader = super().val_dataloader  # type: ignore[method-assign]
+            self.val_dataloader = pl.LightningDataModule.val_dataloader.__get__(self)  # type: ignore[method-assign]
         return self._train_index
 
     def _set_data(
@@ -247,15 +204,10 @@ class InMemoryDataModule(pl.LightningDataModule):
         encoding = self.encoding
         if encoding.aliasing is None:
             x, _ = self.training_rows()
-            scaling = encoding.scaling
-            aliasing = find_aliasing(
-                design_r(x, self.row_shards),
-                tolerance=tolerance_for(x.dtype),
-                names=encoding.input_names,
-                offset=None if scaling.identity else scaling.offset,
-                divisor=None if scaling.identity else scaling.divisor,
+            path = None if self._table is None else self._table.path
+            aliasing = aliasing_of_rows(
+                x, self.row_shards, names=encoding.input_names, scaling=encoding.scaling, path=path
             )
-            check_inputs_left(aliasing, None if self._table is None else self._table.path)
             self._set_aliasing(aliasing)
             if aliasing.aliased:
                 self.x = aliasing.drop(self.x)
@@ -364,46 +316,18 @@ class InMemoryDataModule(pl.LightningDataModule):
         raise ArgumentError(argument, f"row {row}, column {column}: {problem}")
 
     def _read_predict_rows(self, path: str) -> None:
-        """The new rows of ``path``: the feature columns only (named as the training features, or
-        in their order), encoded as the training rows were."""
-        encoding = self.encoding
-        columns = [name for name, _ in encoding.columns]
-        named = getattr(self, "header", None)
-        header = read_header(path, delimiter=getattr(self, "delimiter", None), header=named)
-        if header.names is not None and self.feature_names is not None:
-            if list(header.names) != columns:
-                missing = [n for n in columns if n not in header.names]
-                extra = [n for n in header.names if n not in columns]
-                parts = []
-                if missing:
-                    parts.append(f"missing {', '.join(map(repr, missing))}")
-                if extra:
-                    parts.append(f"not features of the training data: {', '.join(map(repr, extra))}")
-                if not parts:
-                    parts.append(f"the columns are in another order; expected {', '.join(map(repr, columns))}")
-                where = f"{path}:{header.header_line}" if header.header_line is not None else str(path)
-                raise DataFileError(f"{where}: the header's columns: {'; '.join(parts)}")
-        elif header.num_columns != len(columns):
-            what = "the target too?" if header.num_columns == len(columns) + 1 else "one per feature"
-            raise DataFileError(
-                f"{path}: {header.num_columns} column(s), the model has {len(columns)} feature column(s) "
-                f"({what}): a predict file holds the feature columns only"
-            )
-        text = [c for c, (_, levels) in enumerate(encoding.columns) if levels and isinstance(levels[0], str)]
-        table = read_table(
-            path, delimiter=header.delimiter or getattr(self, "delimiter", None), text=text, header=named
-        )
-        self._predict_inputs = dict(table.columns)
-        encoded = encode_table(
-            table,
-            feature_columns=range(len(columns)),
-            target_column=None,
+        """The new rows of ``path`` (:func:`~lit_basics.data.predict_rows.read_predict_rows`), on the data's device."""
+        rows = read_predict_rows(
+            path,
+            self.encoding,
+            header=getattr(self, "header", None),
+            delimiter=getattr(self, "delimiter", None),
+            named_features=self.feature_names is not None,
             missing=self.missing,
-            fixed=encoding,
             dtype=self._dtype,
         )
-        self._predict_table, self._predict_x = table, encoded.x.to(self.x.device)
-        self._predict_kept = None if encoded.dropped == 0 else encoded.rows
+        self._predict_table, self._predict_inputs, self._predict_kept = rows.table, rows.inputs, rows.kept
+        self._predict_x = rows.x.to(self.x.device)
 
     # --- what the data module learned and serves ------------------------------------------------
     @override
@@ -515,102 +439,21 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     @override
     def setup(self, stage: str) -> None:
-        # Move the data to the training device once; batches are then views, never per-step copies.
         if self.trainer is not None:
             # The precision's dtype: precision="64-true" trains on the file's values rounded once to
             # float64 (not float32 values widened by Lightning's per-batch conversion).
             self.use_dtype(precision_dtype(self.trainer))
-            device = self.trainer.strategy.root_device
-            self.x, self.y = self.x.to(device), self.y.to(device)
-            if self._predict_x is not None:
-                self._predict_x = self._predict_x.to(device)
-            for name in ("_train_index", "_val_index"):
-                index = getattr(self, name)
-                if index is not None:
-                    setattr(self, name, index.to(device))
-
-    def training_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training rows ``(x, y)`` this process holds, on the data's device: all of them, or
-        with :attr:`row_shards` its shard (sums over all of them: :class:`~lit_basics.data.shards.RowShards`)."""
-        return self._rows(self._train_index)
+            self.move_to(self.trainer.strategy.root_device)
 
     def raw_training_features(self) -> torch.Tensor:
-        """The training rows' features before scaling, on the host: as given for arrays; for a
-        table, the scaling undone in float64 (exact to the float32 rounding of the features)."""
-        index = None if self._train_index is None else self._train_index.cpu()
-        if self._raw_x is not None:
-            return self.aliasing.drop(self._raw_x if index is None else self._raw_x.index_select(0, index))
-        x = self.x.cpu() if index is None else self.x.cpu().index_select(0, index)
-        kept = torch.tensor(self.encoding.kept)
-        return x.to(torch.float64) * self.scaling.divisor[kept] + self.scaling.offset[kept]
+        """The training rows' features before scaling, on the host
+        (:func:`~lit_basics.data.training_features.raw_training_features`)."""
+        return raw_training_features(self)
 
     def standardized_training_features(self) -> torch.Tensor:
-        """The training rows' features as ``scale="standardize"`` would give them (numeric inputs
-        standardized, one-hot inputs left 0/1), in the data's dtype, on the host."""
-        raw = self.raw_training_features()
-        numeric = self.encoding.model_numeric_inputs
-        if self.row_shards is not None:  # the moments of every shard's rows
-            moments = ColumnMoments.empty(sum(numeric))
-            moments.update(raw[:, torch.tensor(numeric)].to(torch.float64).numpy())
-            scaling = FeatureScaling.from_moments("standardize", moments.across(self.row_shards), numeric)
-            return scaling.apply(raw, self.x.dtype)
-        columns = (raw[:, j].to(torch.float64).numpy() if numeric[j] else None for j in range(raw.shape[1]))
-        return FeatureScaling.fit_columns("standardize", columns).apply(raw, self.x.dtype)
-
-    def _rows(self, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        if index is None:
-            return self.x, self.y
-        start, count = int(index[0]) if index.numel() else 0, int(index.numel())
-        if count and int(index[-1]) - start + 1 == count:  # sorted and unique: a block of rows, a view
-            return self.x[start : start + count], self.y[start : start + count]
-        return self.x.index_select(0, index), self.y.index_select(0, index)
-
-    def _loader(self, split: tuple[torch.Tensor, torch.Tensor], *, train: bool, held: bool = False) -> ResidentBatches:
-        rank, world_size = 0, 1
-        progress = None
-        trainer = self.trainer
-        if trainer is not None:
-            if not (held and self.row_shards is not None):  # a shard held is this process's already
-                rank, world_size = trainer.global_rank, trainer.world_size
-
-            def progress() -> int:
-                return int(trainer.global_step)
-
-        return ResidentBatches(
-            *split,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle and train,
-            seed=self.seed,
-            passes=self.passes_per_epoch if train else 1,
-            rank=rank,
-            world_size=world_size,
-            order=self._order,
-            progress=progress if train else None,
-        )
-
-    @override
-    def train_dataloader(self) -> ResidentBatches:
-        return self._loader(self._rows(self._train_index), train=True, held=True)
-
-    @override
-    def val_dataloader(self) -> ResidentBatches:
-        return self._loader(self._rows(self._val_index), train=False, held=True)
-
-    @override
-    def test_dataloader(self) -> ResidentBatches:
-        return self._loader(self._rows(self._val_index), train=False, held=True)
-
-    @override
-    def predict_dataloader(self) -> ResidentBatches:
-        if self._predict_x is not None:  # new rows: no targets
-            return self._loader((self._predict_x, self._predict_x.new_empty(len(self._predict_x), 0)), train=False)
-        if self.row_shards is not None and self.row_shards.world_size > 1:
-            raise ArgumentError(
-                "shard",
-                "each process holds a shard of the rows: predict over the data file needs them all in order; "
-                "predict in one process, or give the rows as predict_path",
-            )
-        return self._loader((self.x, self.y), train=False, held=True)
+        """The training rows' features standardized, on the host
+        (:func:`~lit_basics.data.training_features.standardized_training_features`)."""
+        return standardized_training_features(self)
 
     @property
     def num_training_rows(self) -> int:
@@ -626,58 +469,5 @@ class InMemoryDataModule(pl.LightningDataModule):
         return not self.shuffle and (self.batch_size is None or self.batch_size >= self.num_training_rows)
 
     def describe(self) -> str:
-        """One line saying what the training loop will see."""
-        rows = self.num_training_rows
-        batches = 1 if self.batch_size is None else math.ceil(rows / self.batch_size)
-        batch = "full batch" if self.batch_size is None else f"batch_size={self.batch_size}"
-        order = ", shuffled" if self.shuffle else ""
-        classes = f", {self.num_classes} classes" if self.num_classes is not None else ""
-        if self.classes is not None:
-            shown = ", ".join(map(repr, self.classes[:10])) + (", ..." if len(self.classes) > 10 else "")
-            positive = f"; LogisticRegression's positive class: {self.classes[1]!r}" if len(self.classes) == 2 else ""
-            classes = f", {len(self.classes)} classes ({shown}{positive})"
-        scaled = {"none": "", "max": " (divided by their maxima)", "standardize": " (standardized)"}[self.scale]
-        categorical = [
-            f"{name} ({len(levels)} levels, reference {level_name(levels[0])!r}"
-            # Its one-hot inputs fit each training row by itself, and no new row's level is known.
-            + ("; one per training row: an identifier? leave it out with features=" if len(levels) == rows > 2 else "")
-            + ")"
-            for name, levels in self.encoding.columns
-            if levels is not None
-        ]
-        onehot = f"; one-hot: {', '.join(categorical)}" if categorical else ""
-        dropped = ""
-        if self.dropped_rows:
-            total = self.dropped_rows + self.num_samples
-            dropped = f", dropped {self.dropped_rows} of {total} rows with a missing value"
-        aliased = self.aliasing.aliased
-        if aliased:
-            dropped += f", {len(aliased)} aliased input(s) left out"
-        return (
-            f"{type(self).__name__}: {rows} training rows x {self.num_features} features{scaled}{classes}"
-            f"{dropped}{onehot}; {batch}{order}, "
-            f"one Lightning epoch = {self.passes_per_epoch} pass(es) = {self.passes_per_epoch * batches} batch(es)"
-        )
-
-
-def precision_dtype(trainer: pl.Trainer) -> torch.dtype:
-    """The dtype the data follow under ``trainer``'s precision: float64 for ``"64-true"``, float32
-    for every other (mixed precisions cast inside autocast; ``"16-true"``/``"bf16-true"`` cast each
-    batch as Lightning's precision plugin does)."""
-    return torch.float64 if str(trainer.precision) in ("64-true", "64") else torch.float32
-
-
-def check_path(name: str, value: Any) -> str | None:
-    """``value`` as a path string, or ``None``; an empty string names no file.
-
-    Example:
-        >>> check_path("path", "")
-        Traceback (most recent call last):
-        ...
-        lit_basics.errors.ArgumentError: path is empty: give a file, or leave it out (null)
-    """
-    if value is None:
-        return None
-    if not str(value).strip():
-        raise ArgumentError(name, "is empty: give a file, or leave it out (null)")
-    return str(value)
+        """One line saying what the training loop will see (:func:`~lit_basics.data.describe.describe`)."""
+        return describe(self)
