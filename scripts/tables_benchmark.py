@@ -5,7 +5,7 @@ Run through ``python scripts/benchmark.py --tables`` (or this file alone, same o
 --rows 1000000`` compares one process with two DDP processes holding their shards or the whole table;
 ``--versus --rows 10000000`` runs the fit on standardised inputs against ``import lightning.pytorch`` +
 pandas' read of the same file and against scikit-learn's whole job, and times one update against
-``X @ w`` plus ``Xᵀ g``). For each
+``X @ w`` plus ``Xᵀ g``; ``--trees OLD NEW --versus`` alternates the trees' standardised CSV and Parquet fits). For each
 size a CSV of ``rows x 30`` numbers with a header and a 0/1 target (and the same rows as Parquet)
 is written once; then every variant runs in a fresh process, the variants interleaved, ``repeats``
 times; the tables give the median wall time and the median peak RSS (``VmHWM`` of that process
@@ -275,26 +275,37 @@ def tables(rows: tuple[int, ...], repeats: int, workdir: Path) -> list[dict]:
     return results
 
 
-def before_after(trees: list[Path], rows: int, repeats: int, workdir: Path) -> list[dict]:
-    """The 20-update CSV fit of each source tree, the trees alternated, ``repeats`` rounds."""
+def before_after(trees: list[Path], rows: int, repeats: int, workdir: Path, standardized: bool = False) -> list[dict]:
+    """The 20-update CSV fit of each source tree (``standardized``: the issue's fit on standardised
+    inputs, CSV and Parquet), the trees alternated, ``repeats`` rounds."""
     data = Path(tempfile.mkdtemp(dir=workdir))
-    csv_path, _ = write_tables(data, rows)
-    samples: dict[Path, list[tuple[float, int]]] = {tree: [] for tree in trees}
+    csv_path, parquet_path = write_tables(data, rows)
+    codes = (
+        {
+            "fit, 20 updates, standardize (CSV)": _standardized_fit(csv_path),
+            "fit, 20 updates, standardize (Parquet)": _standardized_fit(parquet_path),
+        }
+        if standardized
+        else {"fit, 20 updates (CSV)": _fit(csv_path, 20)}
+    )
+    samples: dict[tuple[Path, str], list[tuple[float, int]]] = {(t, n): [] for t in trees for n in codes}
     for _ in range(repeats):
-        for tree in trees:
-            run_dir = Path(tempfile.mkdtemp(dir=workdir))
-            samples[tree].append(_peak_rss_child(_fit(csv_path, 20), run_dir, tree))
-            shutil.rmtree(run_dir)
+        for name, code in codes.items():
+            for tree in trees:
+                run_dir = Path(tempfile.mkdtemp(dir=workdir))
+                samples[tree, name].append(_peak_rss_child(code, run_dir, tree))
+                shutil.rmtree(run_dir)
+    shutil.rmtree(data)
     return [
         {
             "tree": str(tree),
             "rows": rows,
-            "variant": "fit, 20 updates (CSV)",
+            "variant": name,
             "wall_s": statistics.median(w for w, _ in values),
             "wall_samples": [w for w, _ in values],
             "peak_rss_bytes": int(statistics.median(p for _, p in values)),
         }
-        for tree, values in samples.items()
+        for (tree, name), values in samples.items()
     ]
 
 
@@ -443,12 +454,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--trees", type=Path, nargs="+", help="source trees to alternate (before/after) instead")
     parser.add_argument("--ddp", action="store_true", help="instead: 1 process against 2 DDP processes (--rows[0])")
     parser.add_argument(
-        "--versus", action="store_true", help="instead: the fit against pandas' reads and scikit-learn (--rows[0])"
+        "--versus",
+        action="store_true",
+        help="instead: the fit against pandas' reads and scikit-learn (--rows[0]); with --trees: standardised fits",
     )
     options = parser.parse_args(argv)
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    if options.versus:
+    if options.versus and not options.trees:
         with tempfile.TemporaryDirectory() as workdir:
             result = versus(options.rows[0], options.repeats, Path(workdir))
         (out / "tables_versus.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -466,7 +479,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return result
     if options.trees:
         with tempfile.TemporaryDirectory() as workdir:
-            result = before_after(options.trees, options.rows[0], options.repeats, Path(workdir))
+            result = before_after(options.trees, options.rows[0], options.repeats, Path(workdir), options.versus)
         (out / "tables_before_after.json").write_text(json.dumps(result, indent=2) + "\n")
         for row in result:
             walls = ", ".join(f"{w:.1f}" for w in row["wall_samples"])

@@ -370,3 +370,33 @@ def test_record_chunks_cut_only_between_records(records, size, end):
     chunks = list(record_chunks(io.BytesIO(text), size))
     assert all(chunk.count(b'"') % 2 == 0 for chunk in chunks)
     assert b"".join(chunks).split() == text.split()
+
+
+def test_read_ahead_keeps_order_raises_where_the_reader_failed_and_stops_with_its_caller():
+    import threading
+
+    from lit_basics.data.ahead import read_ahead
+
+    assert list(read_ahead(iter(range(100)), depth=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise DataFileError("bad.csv:3: broken")
+
+    batches = read_ahead(failing())
+    assert next(batches) == 1
+    with pytest.raises(DataFileError, match=r"bad\.csv:3: broken"):
+        next(batches)
+
+    read = []
+
+    def endless():
+        for i in range(10**9):
+            read.append(i)
+            yield i
+
+    batches = read_ahead(endless(), depth=2)
+    assert next(batches) == 0
+    batches.close()  # the caller stops early: the reading thread ends, the generator is closed
+    assert len(read) < 10
+    assert not any(t.name == "lit-basics-read-ahead" for t in threading.enumerate())

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from lit_basics.data.ahead import read_ahead
 from lit_basics.data.csv_reader import BLOCK_STREAM, TextColumnError, csv_batches, csv_failure, read_csv_table
 from lit_basics.data.parquet_reader import flat_type, parquet_batches, parquet_file, read_parquet_table
 from lit_basics.data.sniff import Header, csv_header, one_column_hint, read_header, sampled_text_columns
@@ -151,7 +152,7 @@ def scan_table(
         names = tuple(schema.names)
         numeric = frozenset(c for c in wanted if flat_type(schema.field(c).type) == pa.float64())
         table = Table(path, names, len(names), {}, 0, None, None, _numeric=numeric)
-        rows = _visit(table, start(table), parquet_batches(path, wanted, ()))
+        rows = _visit(table, start(table), read_ahead(parquet_batches(path, wanted, ())))
         if rows == 0:
             raise DataFileError(f"{path}: no data rows")
         table.num_rows = rows
@@ -164,7 +165,7 @@ def scan_table(
         numeric = frozenset(c for c in wanted if c not in text_columns)
         table = Table(path, head.names, head.num_columns, {}, 0, head.header_line, separator, _numeric=numeric)
         try:
-            batches = csv_batches(head, fields, wanted, text_columns, shift, BLOCK_STREAM)
+            batches = read_ahead(csv_batches(head, fields, wanted, text_columns, shift, BLOCK_STREAM))
             rows = _visit(table, start(table), batches)
             break
         except TextColumnError as late:
@@ -204,12 +205,12 @@ def read_batches(
     if path.suffix.lower() in PARQUET_SUFFIXES:
         names: tuple[str, ...] | None = tuple(parquet_file(path).schema_arrow.names)
         width, header_line, separator = len(names or ()), None, None
-        batches = parquet_batches(path, wanted, sorted(text_columns), rows)
+        batches = read_ahead(parquet_batches(path, wanted, sorted(text_columns), rows))
     else:
         head, _ = csv_header(path, check_delimiter(delimiter), header)
         names, width, header_line, separator = head.names, head.num_columns, head.header_line, head.delimiter or ","
         fields = head.fields_per_line
-        batches = csv_batches(head, fields, wanted, text_columns, head.shift, BLOCK_STREAM)
+        batches = read_ahead(csv_batches(head, fields, wanted, text_columns, head.shift, BLOCK_STREAM))
     try:
         for number, (start, arrays) in enumerate(batches):
             length = len(next(iter(arrays.values())))
