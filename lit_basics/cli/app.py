@@ -36,7 +36,7 @@ from lit_basics.cli.defaults import CLI_DEFAULTS, CLI_PASSES_PER_EPOCH, NOTES_SE
 from lit_basics.cli.faults import DISK_FULL, disk_full_report
 from lit_basics.cli.instantiate import ALWAYS_ON, SectionInstantiator, config_section
 from lit_basics.cli.outputs import RUNS, check_outputs, place_outputs
-from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line
+from lit_basics.cli.parser import LINKED_KEYS, OneLineErrorParser, check_command_line, only_these_args
 from lit_basics.cli.resume import newest_run_checkpoint, resume_newest_run
 from lit_basics.coefficients import CoefficientTable
 from lit_basics.data import InMemoryDataModule
@@ -102,7 +102,10 @@ class LitBasicsCLI(LightningCLI):
     def parse_arguments(self, parser: Any, args: ArgsType) -> None:
         argv = list(args) if isinstance(args, (list, tuple)) else sys.argv[1:] if args is None else []
         self._given = check_command_line([str(a) for a in argv])
-        super().parse_arguments(parser, args)
+        # sys.argv hidden for the parse only: Lightning's DDP launcher re-runs sys.argv for the
+        # other ranks when the run starts, so it must be the process's own command line then.
+        with only_these_args(args):
+            super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         config = self.config[subcommand] if subcommand else self.config
         check_paths(config)

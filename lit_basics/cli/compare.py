@@ -32,7 +32,6 @@ import torch
 from lightning.pytorch import Callback
 
 from lit_basics.cli.outputs import RUNS, family_name
-from lit_basics.cli.parser import only_these_args
 from lit_basics.errors import ConfigError
 
 __all__ = ["VARIANTS", "CompareRow", "run_compare"]
@@ -163,8 +162,7 @@ def run_compare(argv: list[str]) -> list[CompareRow]:
             "--inspector.figures=false",
             "--inspector.contours=false",
         ]
-        # The variant's own command line only (LightningCLI warns when sys.argv holds another).
-        with contextlib.redirect_stdout(io.StringIO()) as out, only_these_args(args):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
             cli = LitBasicsCLI(args=args, trainer_defaults={"callbacks": [recorder]})
         model, trainer = cli.model, cli.trainer
         first = first or cli

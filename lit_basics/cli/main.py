@@ -11,7 +11,6 @@ from lit_basics.cli.app import LitBasicsCLI
 from lit_basics.cli.boundary import user_errors_end_the_command
 from lit_basics.cli.commands import EXTRA_COMMANDS, run_extra_command
 from lit_basics.cli.known_warnings import filter_known_warnings
-from lit_basics.cli.parser import only_these_args
 
 __all__ = ["cli_main", "main"]
 
@@ -27,7 +26,7 @@ def cli_main(args: ArgsType = None) -> LitBasicsCLI | None:
         run_extra_command(str(argv[0]), [str(a) for a in argv[1:]])
         return None
     filter_known_warnings()
-    with user_errors_end_the_command(), only_these_args(args):
+    with user_errors_end_the_command():
         try:
             return LitBasicsCLI(args=args)
         finally:
