@@ -461,15 +461,25 @@ def test_a_run_without_a_config_is_watched_and_quiet(tmp_path):
     assert lines[1].startswith("LogisticDataModule: 100 training rows x 2 features (divided by their maxima)")
     assert lines[2].startswith("Gradient descent: lr=1, stable below 2/λmax = 18.1")
     assert lines[3] == "Trained 1000 update(s) in 10 Lightning epoch(s)."
-    # The coefficient table (intercept and the two scores), then where the logs are; on stderr,
-    # one line saying the notes' 1000 updates stop short of the optimum.
+    # The coefficient table (intercept and the two scores), the fit's statistics as R's glm
+    # summary prints them, how many digits are right, then where the logs are; on stderr, one line
+    # saying the notes' 1000 updates stop short of the optimum and what would help.
     assert lines[4] == "Coefficients (runs/logistic/version_0/coefficients.csv):"
     assert lines[5].split() == ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
     assert [line.split()[0] for line in lines[6:9]] == ["(intercept)", "x0", "x1"]
     assert lines[9:] == [
+        "Fit (runs/logistic/version_0/glance.csv):",
+        "    Null deviance: 134.6  on 99  degrees of freedom",
+        "Residual deviance: 51.49  on 97  degrees of freedom",
+        "AIC: 57.49; BIC: 65.3; log-likelihood: -25.74",
+        "McFadden's pseudo-R-squared: 0.6175; likelihood-ratio test: 83.12 on 2 DF,  p-value: < 2.2e-16",
+        "Estimates: within 6 standard errors of the exact optimum; least accurate: x1, 0.3 correct digits",
         "Logs: runs/logistic/version_0  (view: lit-basics tensorboard, or tensorboard --logdir runs)",
-        "warning: the run has not converged (loss gap 0.0539, above 1e-06 relative to the optimum): the estimates "
-        "are where training stopped, and their standard errors are not yet meaningful",
+        "warning: x1 is right to 0.3 significant digits only (R's summary prints 4): gradient descent has not "
+        "reached the exact optimum (its value is in coefficients.csv's optimum column), so the standard errors "
+        "and the fit's statistics are not yet the optimum's; what would help: more updates "
+        "(--trainer.max_steps), standardized features (--data.init_args.scale=standardize), lr: auto with "
+        "momentum: auto (--model.init_args.lr=auto --model.init_args.momentum=auto)",
     ]
     events = _scalars(tmp_path / "runs" / "logistic" / "version_0")
     assert {"train/loss", "train/acc", "train/loss_gap", "params/w0", "hp/final_loss", "hp/condition_number"} <= set(
