@@ -54,10 +54,15 @@ def stored_path(source: Path) -> Path:
 
 
 def read_source(source: Path) -> Any:
-    """The notebook a percent-format source describes (no outputs)."""
+    """The notebook a percent-format source describes (no outputs), its cells numbered in order
+    (``cell-000``, ...): jupytext gives each cell a random id, and every build would then rewrite
+    every id of the stored notebook."""
     import jupytext
 
-    return jupytext.read(source)
+    notebook = jupytext.read(source)
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index:03d}"
+    return notebook
 
 
 def execute(source: Path, workdir: Path) -> tuple[Any, float]:
