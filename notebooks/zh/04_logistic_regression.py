@@ -276,9 +276,9 @@ print(diagnose(LogisticRegression(), data.x, data.y).summary())
 torch.manual_seed(2017)
 fast = fit(LogisticRegression(lr="auto", momentum="auto"), "auto", updates=3000, precision="64-true")
 print(f"lr = {fast.lr:.4g}, momentum = {fast.momentum:.3g}")
-# 损失差距的最后几位是 float64 的舍入误差，在不同的 CPU 上不同：这里只打印它的大小。
+# The gap's last digits are float64 roundoff and differ between CPUs: only its size is printed.
 gap = scalars("auto", "train/loss_gap")[-1][1]
-print("final loss gap:", f"{gap:.3g}" if abs(gap) > 1e-12 else "在 float64 舍入误差之内为 0（|gap| < 1e-12）")
+print("final loss gap:", f"{gap:.3g}" if abs(gap) > 1e-12 else "0 to float64 roundoff (|gap| < 1e-12)")
 table = fast.coefficients(LogisticDataModule())
 print(table.to_text())
 print(table.accuracy.line())
