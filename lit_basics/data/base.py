@@ -18,10 +18,9 @@ from lit_basics.data.encoding import Encoded, Encoding, Missing
 from lit_basics.data.given import as_rows, check_path, first_non_finite_row, precision_dtype
 from lit_basics.data.layout import Layout
 from lit_basics.data.loader import ShuffleOrder
-from lit_basics.data.predict_rows import read_predict_rows
+from lit_basics.data.predict_rows import NewRows
 from lit_basics.data.reader import DataFileError, Table
 from lit_basics.data.scaling import SCALES, FeatureScaling, Scale
-from lit_basics.data.serving import ResidentRows
 from lit_basics.data.shards import RowShards
 from lit_basics.data.training_features import raw_training_features, standardized_training_features
 from lit_basics.errors import ArgumentError, LitBasicsWarning
@@ -34,7 +33,7 @@ class AliasedInputsWarning(LitBasicsWarning):
     """Inputs left out of the model: each a linear combination of the intercept and the inputs before it."""
 
 
-class InMemoryDataModule(ResidentRows):
+class InMemoryDataModule(NewRows):
     """Full-batch gradient descent data, held once, sliced in place.
 
     Subclasses load their data in ``__init__`` (eagerly, so errors surface before a run starts and
@@ -315,20 +314,6 @@ class InMemoryDataModule(ResidentRows):
         argument = "y" if what == "target" else "x"
         raise ArgumentError(argument, f"row {row}, column {column}: {problem}")
 
-    def _read_predict_rows(self, path: str) -> None:
-        """The new rows of ``path`` (:func:`~lit_basics.data.predict_rows.read_predict_rows`), on the data's device."""
-        rows = read_predict_rows(
-            path,
-            self.encoding,
-            header=getattr(self, "header", None),
-            delimiter=getattr(self, "delimiter", None),
-            named_features=self.feature_names is not None,
-            missing=self.missing,
-            dtype=self._dtype,
-        )
-        self._predict_table, self._predict_inputs, self._predict_kept = rows.table, rows.inputs, rows.kept
-        self._predict_x = rows.x.to(self.x.device)
-
     # --- what the data module learned and serves ------------------------------------------------
     @override
     def state_dict(self) -> dict[str, Any]:
@@ -367,31 +352,6 @@ class InMemoryDataModule(ResidentRows):
         if self.predict_path is not None:
             self._read_predict_rows(self.predict_path)
 
-    def transform(self, x: Any) -> torch.Tensor:
-        """New rows ``x`` ``(N, F)`` (array-like, as read: unscaled) as the model sees them: scaled
-        with the statistics learned from the training rows, rounded to the data's dtype.
-
-        Raises:
-            ArgumentError: naming ``x``: the wrong number of columns, or data with categorical
-                columns (give their new rows as a file: ``predict_path``).
-
-        Example:
-            >>> from lit_basics.data import ArrayDataModule
-            >>> x = [[1.0, 10.0], [3.0, 10.0], [1.0, 30.0], [3.0, 30.0]]
-            >>> dm = ArrayDataModule(x=x, y=[0, 1, 0, 1], scale="standardize")
-            >>> dm.transform([[2.0, 40.0]]).tolist()
-            [[0.0, 2.0]]
-        """
-        if self.encoding.categorical:
-            raise ArgumentError(
-                "x", "the data has categorical columns: give new rows as a file (predict_path), to be encoded"
-            )
-        rows = as_rows("x", x)
-        inputs = len(self.encoding.input_names)
-        if rows.shape[1] != inputs:
-            raise ArgumentError("x", f"has {rows.shape[1]} columns, the data has {inputs} features")
-        return self.aliasing.drop(self._rounded("x", rows, self.scaling.apply(rows.cpu(), self._dtype)))
-
     @property
     def num_classes(self) -> int | None:
         """``C`` when the targets are class labels ``0..C-1`` (the CLI passes it to a classifier's
@@ -418,20 +378,6 @@ class InMemoryDataModule(ResidentRows):
         if self._layout is not None:
             return self._layout.binary_targets
         return bool(((self.y == 0) | (self.y == 1)).all())
-
-    @property
-    def predict_rows(self) -> Table | None:
-        """The table of new rows read from ``predict_path`` (its columns are in :meth:`predict_inputs`)."""
-        return self._predict_table
-
-    def predict_inputs(self) -> tuple[list[str], list[Any], np.ndarray | None] | None:
-        """The new rows of ``predict_path`` as read: column names, each column's values (a pyarrow
-        array, missing values null) and which rows have a prediction (``None``: all); or ``None``."""
-        table, inputs = self._predict_table, self._predict_inputs
-        if table is None or inputs is None:
-            return None
-        names = list(table.names) if table.names is not None else [name for name, _ in self.encoding.columns]
-        return names, [inputs[c] for c in sorted(inputs)], self._predict_kept
 
     def column_names(self) -> list[str]:
         """The names of the model's inputs (from a header line), else ``x0, x1, ...``."""

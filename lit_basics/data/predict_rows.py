@@ -1,18 +1,25 @@
-"""New rows to predict (``predict_path``): the feature columns only, checked against the training
-columns and encoded as the training rows were."""
+"""New rows to predict (``predict_path``, or arrays given to ``transform``): the feature columns
+only, checked against the training columns and encoded, scaled and rounded as the training rows were."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from lit_basics.data.encoding import Encoding, Missing, encode_table
+from lit_basics.data.given import as_rows
 from lit_basics.data.reader import DataFileError, Table, read_header, read_table
+from lit_basics.data.scaling import FeatureScaling
+from lit_basics.data.serving import ResidentRows
+from lit_basics.errors import ArgumentError
 
-__all__ = ["PredictRows", "read_predict_rows"]
+if TYPE_CHECKING:
+    from lit_basics.data.aliasing import Aliasing
+
+__all__ = ["NewRows", "PredictRows", "read_predict_rows"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +83,81 @@ def _difference(names: list[str], columns: list[str]) -> str:
     if not parts:
         parts.append(f"the columns are in another order; expected {', '.join(map(repr, columns))}")
     return "; ".join(parts)
+
+
+class NewRows(ResidentRows):
+    """The rows a data module is asked to predict: those of ``predict_path``, read once the
+    training rows are encoded, or arrays given to :meth:`transform`; encoded, scaled and rounded
+    with what the training rows taught (a subclass holds that: :attr:`encoding`, :attr:`scaling`)."""
+
+    predict_path: str | None
+    feature_names: list[str] | None
+    missing: Missing
+    scaling: FeatureScaling
+    _dtype: torch.dtype
+    _predict_table: Table | None
+    _predict_inputs: dict[int, Any] | None
+    _predict_kept: np.ndarray | None
+
+    if TYPE_CHECKING:  # the subclass's: what the training rows taught, and their rounding check
+
+        @property
+        def encoding(self) -> Encoding: ...
+
+        @property
+        def aliasing(self) -> Aliasing: ...
+
+        def _rounded(self, what: str, raw: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor: ...
+
+    def _read_predict_rows(self, path: str) -> None:
+        """The new rows of ``path`` (:func:`~lit_basics.data.predict_rows.read_predict_rows`), on the data's device."""
+        rows = read_predict_rows(
+            path,
+            self.encoding,
+            header=getattr(self, "header", None),
+            delimiter=getattr(self, "delimiter", None),
+            named_features=self.feature_names is not None,
+            missing=self.missing,
+            dtype=self._dtype,
+        )
+        self._predict_table, self._predict_inputs, self._predict_kept = rows.table, rows.inputs, rows.kept
+        self._predict_x = rows.x.to(self.x.device)
+
+    @property
+    def predict_rows(self) -> Table | None:
+        """The table of new rows read from ``predict_path`` (its columns are in :meth:`predict_inputs`)."""
+        return self._predict_table
+
+    def predict_inputs(self) -> tuple[list[str], list[Any], np.ndarray | None] | None:
+        """The new rows of ``predict_path`` as read: column names, each column's values (a pyarrow
+        array, missing values null) and which rows have a prediction (``None``: all); or ``None``."""
+        table, inputs = self._predict_table, self._predict_inputs
+        if table is None or inputs is None:
+            return None
+        names = list(table.names) if table.names is not None else [name for name, _ in self.encoding.columns]
+        return names, [inputs[c] for c in sorted(inputs)], self._predict_kept
+
+    def transform(self, x: Any) -> torch.Tensor:
+        """New rows ``x`` ``(N, F)`` (array-like, as read: unscaled) as the model sees them: scaled
+        with the statistics learned from the training rows, rounded to the data's dtype.
+
+        Raises:
+            ArgumentError: naming ``x``: the wrong number of columns, or data with categorical
+                columns (give their new rows as a file: ``predict_path``).
+
+        Example:
+            >>> from lit_basics.data import ArrayDataModule
+            >>> x = [[1.0, 10.0], [3.0, 10.0], [1.0, 30.0], [3.0, 30.0]]
+            >>> dm = ArrayDataModule(x=x, y=[0, 1, 0, 1], scale="standardize")
+            >>> dm.transform([[2.0, 40.0]]).tolist()
+            [[0.0, 2.0]]
+        """
+        if self.encoding.categorical:
+            raise ArgumentError(
+                "x", "the data has categorical columns: give new rows as a file (predict_path), to be encoded"
+            )
+        rows = as_rows("x", x)
+        inputs = len(self.encoding.input_names)
+        if rows.shape[1] != inputs:
+            raise ArgumentError("x", f"has {rows.shape[1]} columns, the data has {inputs} features")
+        return self.aliasing.drop(self._rounded("x", rows, self.scaling.apply(rows.cpu(), self._dtype)))
