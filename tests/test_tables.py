@@ -352,6 +352,31 @@ def test_chunks_keep_line_numbers_and_late_text_columns(tmp_path, monkeypatch):
         ArrayDataModule(path=str(missing))
 
 
+def test_a_table_read_in_shards_parses_small_chunks_and_reads_the_same_rows(tmp_path):
+    """Under DDP the processes share the cores: a table read in shards is parsed in small chunks
+    (each process's memory), and the rows a mask selects are those of the default chunks."""
+    from lit_basics.data.pipeline import TableRead
+    from lit_basics.data.reader import SHARD_CHUNK, read_batches
+
+    path = tmp_path / "shards.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i},{i % 7}.25,{i % 2}\n" for i in range(200)))
+    options = {"delimiter": None, "header": None, "target": None, "features": None, "categorical": None}
+    options |= {"missing": "error", "scale": "none"}
+    assert TableRead.open(str(path), shard=True, **options).chunk == SHARD_CHUNK
+    assert TableRead.open(str(path), **options).chunk is None
+    rows = np.arange(200) % 3 != 0
+
+    def read(chunk: int | None) -> tuple[np.ndarray, dict[int, list[object]]]:
+        batches = list(read_batches(path, columns=[0, 1, 2], rows=rows, chunk=chunk))
+        columns = {c: [v for b in batches for v in b.columns[c].to_pylist()] for c in (0, 1, 2)}
+        return np.concatenate([b.file_rows for b in batches]), columns
+
+    (small_rows, small), (default_rows, default) = read(16), read(None)
+    assert np.array_equal(small_rows, np.flatnonzero(rows))
+    assert np.array_equal(small_rows, default_rows)
+    assert small == default
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     records=st.lists(

@@ -175,6 +175,7 @@ class ArrayDataModule(InMemoryDataModule):
             categorical=categorical,
             missing=self.missing,
             scale=self.scale,
+            shard=self.shard,
         )
         self.target_name = read.names[read.target_column] if read.names is not None else None
         layout = learn(read, self._num_classes, self._split)

@@ -29,7 +29,7 @@ from lit_basics.data.aliasing import Aliasing, check_inputs_left, find_aliasing,
 from lit_basics.data.columns import ColumnRef, select_categorical, select_columns
 from lit_basics.data.encoding import Encoded, Encoding, Missing, encode_table
 from lit_basics.data.layout import Layout, learn_layout
-from lit_basics.data.reader import read_batches, read_header, scan_table
+from lit_basics.data.reader import SHARD_CHUNK, read_batches, read_header, scan_table
 from lit_basics.data.rows import HeldRows, encode_rows, training_scaling
 from lit_basics.data.shards import RowShards
 from lit_basics.data.sniff import one_column_hint
@@ -52,6 +52,8 @@ class TableRead:
         missing: ``"error"`` or ``"drop"``.
         scale: the scaling's kind.
         names: the header's column names, or ``None``.
+        chunk: bytes of a CSV parsed at a time (``None``: the default, parsed on threads; a table
+            read in shards: :data:`~lit_basics.data.reader.SHARD_CHUNK`, each process's memory).
     """
 
     path: str
@@ -63,6 +65,7 @@ class TableRead:
     missing: Missing
     scale: str
     names: tuple[str, ...] | None
+    chunk: int | None = None
 
     @classmethod
     def open(
@@ -76,6 +79,7 @@ class TableRead:
         categorical: list[ColumnRef] | None,
         missing: Missing,
         scale: str,
+        shard: bool = False,
     ) -> TableRead:
         """The file's first lines read and the columns chosen.
 
@@ -90,7 +94,12 @@ class TableRead:
             )
         target_column, feature_columns = select_columns(head, target, features)
         chosen = select_categorical(head, categorical, feature_columns)
-        return cls(path, head.delimiter, header, feature_columns, target_column, chosen, missing, scale, head.names)
+        # In shards the processes share the cores: a chunk parsed on threads gains nothing, and
+        # every process would hold its chunks.
+        chunk = SHARD_CHUNK if shard else None
+        return cls(
+            path, head.delimiter, header, feature_columns, target_column, chosen, missing, scale, head.names, chunk
+        )
 
     @property
     def columns(self) -> list[int]:
@@ -98,7 +107,9 @@ class TableRead:
 
     def scan(self, start: Callable[[Table], Callable[[int, dict[int, pa.Array]], None]]) -> Table:
         """One streaming pass over the columns read (:func:`~lit_basics.data.reader.scan_table`)."""
-        return scan_table(self.path, start, delimiter=self.delimiter, columns=self.columns, header=self.header)
+        return scan_table(
+            self.path, start, delimiter=self.delimiter, columns=self.columns, header=self.header, chunk=self.chunk
+        )
 
     def batches(self, layout: Layout) -> Callable[[np.ndarray], Iterator[Table]]:
         """Given a bool mask over the file's rows, the batches holding them (the layout knows
@@ -107,7 +118,13 @@ class TableRead:
 
         def rows(mask: np.ndarray) -> Iterator[Table]:
             return read_batches(
-                self.path, delimiter=self.delimiter, columns=self.columns, text=text, header=self.header, rows=mask
+                self.path,
+                delimiter=self.delimiter,
+                columns=self.columns,
+                text=text,
+                header=self.header,
+                rows=mask,
+                chunk=self.chunk,
             )
 
         return rows

@@ -28,7 +28,14 @@ import numpy as np
 import pyarrow as pa
 
 from lit_basics.data.ahead import read_ahead
-from lit_basics.data.csv_reader import BLOCK_STREAM, TextColumnError, csv_batches, csv_failure, read_csv_table
+from lit_basics.data.csv_reader import (
+    BLOCK_STREAM,
+    SHARD_CHUNK,
+    TextColumnError,
+    csv_batches,
+    csv_failure,
+    read_csv_table,
+)
 from lit_basics.data.parquet_reader import flat_type, parquet_batches, parquet_file, read_parquet_table
 from lit_basics.data.sniff import Header, csv_header, one_column_hint, read_header, sampled_text_columns
 from lit_basics.data.table import (
@@ -46,6 +53,7 @@ from lit_basics.data.table import (
 __all__ = [
     "DELIMITERS",
     "MISSING_VALUES",
+    "SHARD_CHUNK",
     "DataFileError",
     "Header",
     "Table",
@@ -125,6 +133,7 @@ def scan_table(
     delimiter: str | None = None,
     columns: Sequence[int],
     header: bool | None = None,
+    chunk: int | None = None,
 ) -> Table:
     """Read ``path`` a batch of rows at a time, handing each batch to a visitor, keeping nothing:
     what a data module learns from every row (missing values, levels, class names) without
@@ -138,6 +147,7 @@ def scan_table(
         delimiter: as :func:`read_table`'s.
         columns: the 0-based columns to read.
         header: as :func:`read_table`'s.
+        chunk: bytes of a CSV parsed at a time (``None``: :data:`~lit_basics.data.csv_reader.CHUNK`).
 
     Returns:
         The table's shell, with its number of data rows.
@@ -165,7 +175,7 @@ def scan_table(
         numeric = frozenset(c for c in wanted if c not in text_columns)
         table = Table(path, head.names, head.num_columns, {}, 0, head.header_line, separator, _numeric=numeric)
         try:
-            batches = read_ahead(csv_batches(head, fields, wanted, text_columns, shift, BLOCK_STREAM))
+            batches = read_ahead(csv_batches(head, fields, wanted, text_columns, shift, BLOCK_STREAM, chunk))
             rows = _visit(table, start(table), batches)
             break
         except TextColumnError as late:
@@ -188,11 +198,13 @@ def read_batches(
     text: Sequence[int] = (),
     header: bool | None = None,
     rows: np.ndarray,
+    chunk: int | None = None,
 ) -> Iterator[Table]:
     """The rows ``rows`` marks (a bool mask over the file's data rows) of the columns ``columns``,
     a batch at a time, each a :class:`Table` whose :attr:`Table.file_rows` say which rows it holds:
     a process's shard, never the whole table. Columns ``text`` are read as text, the others as
-    numbers (a scan, :func:`scan_table`, found which is which).
+    numbers (a scan, :func:`scan_table`, found which is which). A CSV is parsed ``chunk`` bytes at
+    a time (``None``: :data:`~lit_basics.data.csv_reader.CHUNK`).
 
     Raises:
         DataFileError: as :func:`read_table`.
@@ -210,7 +222,7 @@ def read_batches(
         head, _ = csv_header(path, check_delimiter(delimiter), header)
         names, width, header_line, separator = head.names, head.num_columns, head.header_line, head.delimiter or ","
         fields = head.fields_per_line
-        batches = read_ahead(csv_batches(head, fields, wanted, text_columns, head.shift, BLOCK_STREAM))
+        batches = read_ahead(csv_batches(head, fields, wanted, text_columns, head.shift, BLOCK_STREAM, chunk))
     try:
         for number, (start, arrays) in enumerate(batches):
             length = len(next(iter(arrays.values())))
