@@ -35,7 +35,7 @@ from lit_basics.data.table import DataFileError, Table
 from lit_basics.data.writer import InputWriter, level_name
 from lit_basics.errors import ArgumentError
 
-__all__ = ["MISSING", "Encoded", "Encoding", "Missing", "check_classes", "encode_table", "level_name"]
+__all__ = ["MISSING", "Encoded", "Encoding", "Missing", "check_classes", "encode_table", "feature_levels", "level_name"]
 
 Missing = Literal["error", "drop"]
 MISSING: tuple[str, ...] = ("error", "drop")
@@ -217,7 +217,15 @@ def encode_table(
         table, target_column, column_values(target_column), rows, classes, num_classes, dtype
     )  # fmt: skip
     columns = (
-        list(fixed.columns) if fixed is not None else _levels(table, feature_columns, categorical, take, train_index)
+        list(fixed.columns)
+        if fixed is not None
+        else feature_levels(
+            table,
+            feature_columns,
+            categorical,
+            lambda c: table.columns[c] if take is None else table.columns[c].take(take),
+            train_index,
+        )
     )
     inputs = sum(1 if levels is None else len(levels) - 1 for _, levels in columns)
     if inputs == 0:
@@ -309,14 +317,17 @@ def _target(
     return torch.from_numpy(rounded).unsqueeze(1), None
 
 
-def _levels(
+def feature_levels(
     table: Table,
     features: Sequence[int],
     categorical: Sequence[int],
-    take: pa.Array | None,
+    values: Callable[[int], pa.ChunkedArray],
     train_index: torch.Tensor | None,
+    check: Callable[[int, pa.ChunkedArray, tuple[Any, ...]], None] | None = None,
 ) -> list[tuple[str, tuple[Any, ...] | None]]:
-    """Each feature column's name and, for a categorical one, its sorted levels in the training rows."""
+    """Each feature column's name and, for a categorical one, its sorted levels in the training
+    rows (``None``: numeric); ``values(c)`` gives column ``c``'s used rows, and ``check`` sees each
+    categorical column with its levels (the layout pass names a level seen only in held-out rows)."""
     names = [table.names[c] if table.names is not None else f"x{c}" for c in range(table.num_columns)]
     train = None if train_index is None else pa.array(train_index.numpy())
     columns: list[tuple[str, tuple[Any, ...] | None]] = []
@@ -324,9 +335,11 @@ def _levels(
         if table.numeric(c) and c not in set(categorical):
             columns.append((names[c], None))
             continue
-        values = table.columns[c] if take is None else table.columns[c].take(take)
-        training = values if train is None else values.take(train)
-        columns.append((names[c], tuple(sorted(pc.unique(training).to_pylist()))))
+        column = values(c)
+        levels = tuple(sorted(pc.unique(column if train is None else column.take(train)).to_pylist()))
+        if check is not None:
+            check(c, column, levels)
+        columns.append((names[c], levels))
     return columns
 
 

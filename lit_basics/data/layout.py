@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
-from lit_basics.data.encoding import Encoding, Missing, check_classes, level_name
+from lit_basics.data.encoding import Encoding, Missing, check_classes, feature_levels, level_name
 from lit_basics.data.scaling import ColumnMoments, FeatureScaling
 from lit_basics.data.table import DataFileError, Table
 
@@ -229,27 +229,23 @@ def _levels(
 ) -> list[tuple[str, tuple[Any, ...] | None]]:
     """Each feature column's name and its levels from the training rows (``None``: numeric); a
     level only in held-out rows is named, as the encoding would."""
-    names = [table.names[c] if table.names is not None else f"x{c}" for c in range(table.num_columns)]
-    train = None if train_index is None else pa.array(train_index.numpy())
-    columns: list[tuple[str, tuple[Any, ...] | None]] = []
-    for c in features:
-        if table.numeric(c) and c not in set(categorical):
-            columns.append((names[c], None))
-            continue
-        values = _kept(table, visit, c, take)
-        levels = tuple(sorted(pc.unique(values if train is None else values.take(train)).to_pylist()))
-        if train is not None:
-            codes = pc.index_in(values, value_set=pa.array(list(levels), values.type))
-            if codes.null_count:
-                row = int(pc.index(pc.is_null(codes), True).as_py())
-                raise DataFileError(
-                    f"{table.location(int(rows[row]))}: {table.column_label(c)}: level "
-                    f"{level_name(values[row].as_py())!r} was not seen in the training rows (it is only in held-out "
-                    f"rows); the levels: {', '.join(repr(level_name(v)) for v in levels[:10])}"
-                    f"{', ...' if len(levels) > 10 else ''}"
-                )
-        columns.append((names[c], levels))
-    return columns
+
+    def seen_in_training(c: int, values: pa.ChunkedArray, levels: tuple[Any, ...]) -> None:
+        if train_index is None:
+            return
+        codes = pc.index_in(values, value_set=pa.array(list(levels), values.type))
+        if codes.null_count:
+            row = int(pc.index(pc.is_null(codes), True).as_py())
+            raise DataFileError(
+                f"{table.location(int(rows[row]))}: {table.column_label(c)}: level "
+                f"{level_name(values[row].as_py())!r} was not seen in the training rows (it is only in held-out "
+                f"rows); the levels: {', '.join(repr(level_name(v)) for v in levels[:10])}"
+                f"{', ...' if len(levels) > 10 else ''}"
+            )
+
+    return feature_levels(
+        table, features, categorical, lambda c: _kept(table, visit, c, take), train_index, seen_in_training
+    )
 
 
 def _check_features(
