@@ -464,19 +464,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if options.versus and not options.trees:
         with tempfile.TemporaryDirectory() as workdir:
             result = versus(options.rows[0], options.repeats, Path(workdir))
-        (out / "tables_versus.json").write_text(json.dumps(result, indent=2) + "\n")
-        table = versus_markdown(result)
-        (out / "tables_versus.md").write_text(table)
-        print(table)
-        return result
+        return _report(out / "tables_versus", result, versus_markdown(result))
     if options.ddp:
         with tempfile.TemporaryDirectory() as workdir:
             result = ddp(options.rows[0], options.repeats, Path(workdir))
-        (out / "tables_ddp.json").write_text(json.dumps(result, indent=2) + "\n")
-        table = ddp_markdown(result)
-        (out / "tables_ddp.md").write_text(table)
-        print(table)
-        return result
+        return _report(out / "tables_ddp", result, ddp_markdown(result))
     if options.trees:
         with tempfile.TemporaryDirectory() as workdir:
             result = before_after(options.trees, options.rows[0], options.repeats, Path(workdir), options.versus)
@@ -490,11 +482,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return result
     with tempfile.TemporaryDirectory() as workdir:
         rows = tables(tuple(options.rows), options.repeats, Path(workdir))
-    (out / "tables.json").write_text(json.dumps(rows, indent=2) + "\n")
-    table = markdown(rows)
-    (out / "tables.md").write_text(table)
+    return _report(out / "tables", rows, markdown(rows))
+
+
+def _report(stem: Path, result: list[dict], table: str) -> list[dict]:
+    """``result`` written as ``stem.json`` and its markdown ``table`` as ``stem.md``, and printed."""
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(table)
     print(table)
-    return rows
+    return result
 
 
 if __name__ == "__main__":
